@@ -1,0 +1,303 @@
+#include "convert/json.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convert/buffer.hpp"
+#include "convert/pytypes.hpp"
+#include "wse/util/json_writer.hpp"
+
+namespace nb = nanobind;
+
+namespace wse::py {
+namespace {
+
+[[noreturn]] void not_serializable(nb::handle obj) {
+  throw nb::type_error(("Object of type " + py_type_name(obj) + " is not JSON serializable").c_str());
+}
+
+// Appends str(obj) (or obj.isoformat()) as a JSON string.
+void append_py_str(std::string& out, nb::handle obj) {
+  nb::str s = nb::str(obj);
+  util::append_json_string(out, str_view(s, "value"));
+}
+
+void append_call_str(std::string& out, nb::handle obj, const char* method) {
+  nb::object r = obj.attr(method)();
+  util::append_json_string(out, str_view(r, "value"));
+}
+
+void append_bytes(std::string& out, nb::handle obj, BytesMode mode) {
+  BytesView v(obj, "value");
+  std::string_view b = v.view();
+  if (mode == BytesMode::Hex) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (char ch : b) {
+      const auto c = static_cast<unsigned char>(ch);
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0F]);
+    }
+    out.push_back('"');
+    return;
+  }
+  if (mode == BytesMode::Reject) not_serializable(obj);
+  PyObject* text = PyUnicode_DecodeUTF8(b.data(), static_cast<Py_ssize_t>(b.size()), "strict");
+  if (text == nullptr) {
+    PyErr_Clear();
+    text = PyUnicode_DecodeLatin1(b.data(), static_cast<Py_ssize_t>(b.size()), "strict");
+    if (text == nullptr) throw nb::python_error();
+  }
+  nb::object t = nb::steal(text);
+  util::append_json_string(out, str_view(t, "value"));
+}
+
+void append_int(std::string& out, PyObject* o) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+  if (overflow == 0) {
+    if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+    util::append_json_int(out, v);
+    return;
+  }
+  // Wider than 64 bits: JSON numbers have no width limit; use Python's own digits.
+  nb::object s = nb::steal(PyObject_Str(o));
+  if (!s.is_valid()) throw nb::python_error();
+  out.append(str_view(s, "int"));
+}
+
+class Writer {
+ public:
+  Writer(std::string& out, const ToJsonOptions& opt) : out_(out), opt_(opt) {}
+
+  void value(nb::handle obj, int depth) {
+    if (depth > opt_.max_depth) {
+      throw nb::value_error("JSON nesting too deep (or a circular reference)");
+    }
+    PyObject* o = obj.ptr();
+    if (PyUnicode_CheckExact(o)) {
+      util::append_json_string(out_, str_view(obj, "value"));
+    } else if (o == Py_None) {
+      out_.append("null");
+    } else if (o == Py_True) {
+      out_.append("true");
+    } else if (o == Py_False) {
+      out_.append("false");
+    } else if (PyLong_CheckExact(o)) {
+      append_int(out_, o);
+    } else if (PyFloat_CheckExact(o)) {
+      util::append_json_double(out_, PyFloat_AS_DOUBLE(o));
+    } else if (PyDict_Check(o)) {
+      dict(obj, depth);
+    } else if (PyList_Check(o) || PyTuple_Check(o)) {
+      sequence(obj, depth);
+    } else {
+      other(obj, depth);
+    }
+  }
+
+ private:
+  void sequence(nb::handle obj, int depth) {
+    // Re-read size and item each step and hold a reference: converting an item may
+    // run Python code (isoformat, __str__) that mutates the container.
+    PyObject* seq = obj.ptr();
+    out_.push_back('[');
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); ++i) {
+      if (i) out_.push_back(',');
+      nb::object item = nb::borrow(PySequence_Fast_GET_ITEM(seq, i));
+      value(item, depth + 1);
+    }
+    out_.push_back(']');
+  }
+
+  void key(nb::handle k) {
+    PyObject* o = k.ptr();
+    if (PyUnicode_Check(o)) {
+      util::append_json_string(out_, str_view(k, "key"));
+    } else if (o == Py_None) {
+      out_.append("\"null\"");
+    } else if (o == Py_True) {
+      out_.append("\"true\"");
+    } else if (o == Py_False) {
+      out_.append("\"false\"");
+    } else if (PyLong_Check(o) || PyFloat_Check(o)) {
+      std::string tmp;
+      if (PyLong_Check(o)) {
+        append_int(tmp, o);
+      } else {
+        util::append_json_double(tmp, PyFloat_AS_DOUBLE(o));
+      }
+      util::append_json_string(out_, tmp);
+    } else if (PyObject_IsInstance(o, py_types().enum_base) == 1 ||
+               PyObject_IsInstance(o, py_types().uuid) == 1) {
+      append_py_str(out_,
+                    PyObject_IsInstance(o, py_types().enum_base) == 1 ? nb::handle(k.attr("value")) : k);
+    } else {
+      throw nb::type_error(("keys must be str, int, float, bool or None, not " + py_type_name(k)).c_str());
+    }
+  }
+
+  void dict(nb::handle obj, int depth) {
+    PyObject* o = obj.ptr();
+    out_.push_back('{');
+    if (!opt_.sort_keys) {
+      Py_ssize_t pos = 0;
+      PyObject *k = nullptr, *v = nullptr;
+      bool first = true;
+      while (PyDict_Next(o, &pos, &k, &v)) {
+        if (!first) out_.push_back(',');
+        first = false;
+        nb::object kk = nb::borrow(k), vv = nb::borrow(v);
+        key(kk);
+        out_.push_back(':');
+        value(vv, depth + 1);
+      }
+    } else {
+      std::vector<std::pair<std::string, nb::object>> items;
+      items.reserve(static_cast<std::size_t>(PyDict_Size(o)));
+      Py_ssize_t pos = 0;
+      PyObject *k = nullptr, *v = nullptr;
+      while (PyDict_Next(o, &pos, &k, &v)) {
+        std::string ks;
+        std::swap(ks, out_);
+        try {
+          key(k);
+        } catch (...) {
+          std::swap(ks, out_);
+          throw;
+        }
+        std::swap(ks, out_);
+        items.emplace_back(std::move(ks), nb::borrow(v));
+      }
+      // Sorting the escaped literals orders by code point, as json.dumps(sort_keys=True).
+      std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      bool first = true;
+      for (auto& [ks, v2] : items) {
+        if (!first) out_.push_back(',');
+        first = false;
+        out_.append(ks);
+        out_.push_back(':');
+        value(v2, depth + 1);
+      }
+    }
+    out_.push_back('}');
+  }
+
+  void other(nb::handle obj, int depth) {
+    PyObject* o = obj.ptr();
+    const PyTypes& t = py_types();
+    if (PyObject_IsInstance(o, t.enum_base) == 1) {
+      value(obj.attr("value"), depth + 1);
+    } else if (PyLong_Check(o)) {  // int subclasses (e.g. IntFlag handled above)
+      append_int(out_, o);
+    } else if (PyFloat_Check(o)) {
+      util::append_json_double(out_, PyFloat_AsDouble(o));
+    } else if (PyUnicode_Check(o)) {
+      util::append_json_string(out_, str_view(obj, "value"));
+    } else if (PyObject_IsInstance(o, t.uuid) == 1 || PyObject_IsInstance(o, t.decimal) == 1) {
+      append_py_str(out_, obj);
+    } else if (PyObject_IsInstance(o, t.datetime) == 1 || PyObject_IsInstance(o, t.date) == 1 ||
+               PyObject_IsInstance(o, t.time) == 1) {
+      append_call_str(out_, obj, "isoformat");
+    } else if (PyBytes_Check(o) || PyByteArray_Check(o) || PyMemoryView_Check(o)) {
+      append_bytes(out_, obj, opt_.bytes);
+    } else if (PyAnySet_Check(o)) {
+      nb::object as_list = nb::steal(PySequence_List(o));
+      if (!as_list.is_valid()) throw nb::python_error();
+      sequence(as_list, depth);
+    } else if (nb::hasattr(obj, "isoformat")) {
+      append_call_str(out_, obj, "isoformat");
+    } else if (opt_.objects_as_dict && nb::hasattr(obj, "__dict__")) {
+      dict(obj.attr("__dict__"), depth);
+    } else {
+      not_serializable(obj);
+    }
+  }
+
+  std::string& out_;
+  const ToJsonOptions& opt_;
+};
+
+nb::object convert_element(simdjson::dom::element el) {
+  using simdjson::dom::element_type;
+  switch (el.type()) {
+    case element_type::OBJECT: {
+      nb::dict d;
+      for (auto field : simdjson::dom::object(el)) {
+        nb::object k = nb::steal(
+            PyUnicode_FromStringAndSize(field.key.data(), static_cast<Py_ssize_t>(field.key.size())));
+        if (!k.is_valid()) throw nb::python_error();
+        nb::object v = convert_element(field.value);
+        if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw nb::python_error();
+      }
+      return d;
+    }
+    case element_type::ARRAY: {
+      simdjson::dom::array arr(el);
+      PyObject* list = PyList_New(static_cast<Py_ssize_t>(arr.size()));
+      if (list == nullptr) throw nb::python_error();
+      nb::object result = nb::steal(list);
+      Py_ssize_t i = 0;
+      for (auto item : arr) {
+        PyList_SET_ITEM(list, i++, convert_element(item).release().ptr());
+      }
+      return result;
+    }
+    case element_type::STRING: {
+      std::string_view s(el);
+      PyObject* r = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogatepass");
+      if (r == nullptr) throw nb::python_error();
+      return nb::steal(r);
+    }
+    case element_type::INT64:
+      return nb::steal(PyLong_FromLongLong(int64_t(el)));
+    case element_type::UINT64:
+      return nb::steal(PyLong_FromUnsignedLongLong(uint64_t(el)));
+    case element_type::DOUBLE:
+      return nb::steal(PyFloat_FromDouble(double(el)));
+    case element_type::BOOL:
+      return nb::borrow(bool(el) ? Py_True : Py_False);
+    case element_type::NULL_VALUE:
+      return nb::none();
+  }
+  return nb::none();
+}
+
+}  // namespace
+
+void to_json(nb::handle obj, std::string& out, const ToJsonOptions& options) {
+  Writer(out, options).value(obj, 0);
+}
+
+std::string to_json(nb::handle obj, const ToJsonOptions& options) {
+  std::string out;
+  to_json(obj, out, options);
+  return out;
+}
+
+nb::object to_json_safe(nb::handle obj, const ToJsonOptions& options) {
+  return from_json(to_json(obj, options));
+}
+
+nb::object from_json(simdjson::dom::element element) { return convert_element(element); }
+
+nb::object from_json(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  const auto err = parser.parse(text.data(), text.size()).get(root);
+  if (err == simdjson::NUMBER_ERROR) {
+    // Possibly an integer wider than 64 bits: valid JSON that simdjson does not
+    // represent. Python's parser decides (and raises ValueError if it is invalid).
+    nb::object s = nb::steal(PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
+    if (!s.is_valid()) throw nb::python_error();
+    return nb::borrow(py_types().json_loads)(s);
+  }
+  if (err) {
+    throw nb::value_error((std::string("invalid JSON: ") + simdjson::error_message(err)).c_str());
+  }
+  return convert_element(root);
+}
+
+}  // namespace wse::py

@@ -1,0 +1,7 @@
+#include "exports.hpp"
+
+namespace wse::py {
+
+void register_queues(nb::module_& m) { (void)m; }
+
+}  // namespace wse::py

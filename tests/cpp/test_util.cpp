@@ -1,0 +1,91 @@
+// Unit tests of core/src/util: base64, glob, clock, uuid, json_writer.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "wse/util/base64.hpp"
+#include "wse/util/clock.hpp"
+#include "wse/util/glob.hpp"
+#include "wse/util/json_writer.hpp"
+#include "wse/util/uuid.hpp"
+
+using namespace wse::util;
+
+TEST(Base64, RoundTripsEveryLength) {
+  std::string data;
+  for (int n = 0; n < 64; ++n) {
+    EXPECT_EQ(base64_decode(base64_encode(data)).value(), data);
+    EXPECT_EQ(base64url_decode(base64url_encode(data)).value(), data);
+    data.push_back(static_cast<char>(n * 37 + 251));
+  }
+}
+
+TEST(Base64, KnownVectors) {
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
+  EXPECT_EQ(base64url_decode("-_8").value(), "\xfb\xff");
+}
+
+TEST(Base64, RejectsMalformed) {
+  EXPECT_FALSE(base64_decode("Zm8").has_value());      // missing padding
+  EXPECT_FALSE(base64_decode("Zm9=").has_value());     // non-canonical trailing bits
+  EXPECT_FALSE(base64_decode("Zm*=").has_value());     // outside the alphabet
+  EXPECT_FALSE(base64url_decode("Zm8=").has_value());  // padding in base64url
+  EXPECT_FALSE(base64url_decode("Z").has_value());     // impossible length
+}
+
+TEST(Glob, Semantics) {
+  EXPECT_TRUE(glob_match("user:*:events", "user:123:events"));
+  EXPECT_TRUE(glob_match("user:*", "user:"));
+  EXPECT_TRUE(glob_match("*", ""));
+  EXPECT_TRUE(glob_match("a?c", "abc"));
+  EXPECT_FALSE(glob_match("a?c", "ac"));
+  EXPECT_TRUE(glob_match("*:*:x", "a:b:c:x"));
+  EXPECT_FALSE(glob_match("user:*:events", "user:123:event"));
+  EXPECT_FALSE(glob_match("exact", "exactly"));
+  EXPECT_TRUE(glob_match("**a", "bbba"));
+  EXPECT_TRUE(is_glob("a*"));
+  EXPECT_FALSE(is_glob("plain:topic"));
+}
+
+TEST(Clock, FormatsIsoMilliseconds) {
+  EXPECT_EQ(iso8601_ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(iso8601_ms(1771934400123), "2026-02-24T12:00:00.123Z");
+  EXPECT_EQ(iso8601_us(1771934400123456), "2026-02-24T12:00:00.123456Z");
+  EXPECT_EQ(iso8601_ms(-1), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(Clock, ParsesIso) {
+  EXPECT_EQ(parse_iso8601_us("2026-02-24T12:00:00.123Z").value(), 1771934400123000);
+  EXPECT_EQ(parse_iso8601_us("2026-02-24T12:00:00.123456+00:00").value(), 1771934400123456);
+  EXPECT_EQ(parse_iso8601_us("2026-02-24T14:00:00+02:00").value(), 1771934400000000);
+  EXPECT_EQ(parse_iso8601_us("2026-02-24T12:00:00").value(), 1771934400000000);
+  EXPECT_FALSE(parse_iso8601_us("2026-02-24").has_value());
+  EXPECT_FALSE(parse_iso8601_us("not a date").has_value());
+  EXPECT_FALSE(parse_iso8601_us("2026-13-01T00:00:00Z").has_value());
+}
+
+TEST(Uuid, Version7FormatAndOrder) {
+  std::set<std::string> seen;
+  std::string prev;
+  for (int i = 0; i < 5000; ++i) {
+    std::string id = uuid7_string();
+    ASSERT_EQ(id.size(), 36u);
+    EXPECT_EQ(id[14], '7');
+    EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+    EXPECT_GT(id, prev);  // monotonic within a thread
+    prev = id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 5000u);
+}
+
+TEST(JsonWriter, BuildsEscapedObjects) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("t").string("a\"b\\c\n\x01").key("n").integer(-5).key("f").number(1.0);
+  w.key("l").begin_array().boolean(true).null().uinteger(7).end_array().end_object();
+  EXPECT_EQ(out, R"({"t":"a\"b\\c\n\u0001","n":-5,"f":1.0,"l":[true,null,7]})");
+}

@@ -57,6 +57,8 @@ if [ -f clients/python/pyproject.toml ]; then
   "${PIP[@]}" install -e "clients/python[all,dev]"
 fi
 
+bash scripts/setup_peers.sh
+
 if [ -f package.json ]; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup: installing npm packages"

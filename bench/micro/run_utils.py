@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Case, time_per_call  # noqa: E402
+from harness import Case, time_per_call
 
 
 def discover() -> list[str]:
@@ -27,7 +27,9 @@ def discover() -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="shorter timing (smoke run)")
     parser.add_argument("--only", default="", help="substring filter on module names")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -36,7 +38,7 @@ def main() -> int:
     repeats = 2 if args.quick else 5
 
     rows = []
-    print("| Utility | WSE (µs/call) | Baseline | Baseline (µs/call) | Speedup | Target |")
+    print("| Utility | WSE (us/call) | Baseline | Baseline (us/call) | Speedup | Target |")
     print("|---|---:|---|---:|---:|---|")
     for module_name in discover():
         if args.only and args.only not in module_name:
@@ -46,12 +48,12 @@ def main() -> int:
         for case in cases:
             ours = time_per_call(case.ours, min_time, repeats) * 1e6
             base = time_per_call(case.baseline, min_time, repeats) * 1e6 if case.baseline else None
-            speedup = f"{base / ours:.1f}×" if base else "–"
+            speedup = f"{base / ours:.1f}x" if base else "-"
             target = ""
             if case.target_us is not None:
                 met = "met" if ours <= case.target_us else "MISSED"
-                target = f"≤ {case.target_us:g} µs ({met})"
-            base_txt = f"{base:.3f}" if base else "–"
+                target = f"<= {case.target_us:g} us ({met})"
+            base_txt = f"{base:.3f}" if base else "-"
             print(
                 f"| {case.utility} | {ours:.3f} | {case.baseline_name} | {base_txt} | {speedup} | {target} |",
                 flush=True,

@@ -1,7 +1,551 @@
+// WSEServer (alias RustWSEServer): the Python face of wse::server::Server.
+// Conversions between Python objects and bytes happen here, with the GIL held;
+// waiting (drain_inbound, stop) happens with the GIL released.
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "convert/buffer.hpp"
+#include "convert/json.hpp"
+#include "convert/msgpack.hpp"
+#include "convert/pytypes.hpp"
 #include "exports.hpp"
+#include "wse/compression/zlib.hpp"
+#include "wse/protocol/envelope.hpp"
+#include "wse/protocol/spec.hpp"
+#include "wse/server/server.hpp"
+#include "wse/util/clock.hpp"
+#include "wse/util/errors.hpp"
+#include "wse/util/json_writer.hpp"
+#include "wse/util/uuid.hpp"
 
 namespace wse::py {
 
-void register_server(nb::module_& m) { (void)m; }
+namespace {
+
+using transport::FrameRef;
+using transport::InboundEvent;
+using transport::InboundKind;
+
+// Interned kind strings, created once.
+nb::object kind_name(InboundKind kind) {
+  static nb::object names[7];
+  auto i = static_cast<std::size_t>(kind);
+  if (!names[i].is_valid()) {
+    static const char* const text[7] = {"auth_connect", "connect", "msg", "msg", "raw", "bin", "disconnect"};
+    PyObject* s = PyUnicode_InternFromString(text[i]);
+    if (s == nullptr) throw nb::python_error();
+    names[i] = nb::steal(s);
+  }
+  return names[i];
+}
+
+// Inbound JSON keeps the short keys: `type` -> `t`, `payload` -> `p` when the short one is absent.
+void normalize_keys(nb::handle obj) {
+  if (!PyDict_Check(obj.ptr())) return;
+  nb::dict d = nb::borrow<nb::dict>(obj);
+  if (!d.contains("t") && d.contains("type")) {
+    d["t"] = d["type"];
+    PyDict_DelItemString(d.ptr(), "type");
+  }
+  if (!d.contains("p") && d.contains("payload")) {
+    d["p"] = d["payload"];
+    PyDict_DelItemString(d.ptr(), "payload");
+  }
+}
+
+// (kind, conn_id, data) for one event. Never throws for bad client data: what
+// does not decode is handed over raw.
+nb::object event_tuple(const InboundEvent& ev) {
+  nb::object data;
+  InboundKind kind = ev.kind;
+  switch (ev.kind) {
+    case InboundKind::AuthConnect:
+    case InboundKind::Connect:
+    case InboundKind::Raw:
+      data = nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+      break;
+    case InboundKind::Msg:
+      try {
+        data = from_json(ev.data);
+        normalize_keys(data);
+      } catch (const nb::python_error&) {
+        kind = InboundKind::Raw;
+        data = nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+      } catch (const std::exception&) {
+        kind = InboundKind::Raw;
+        data = nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+      }
+      break;
+    case InboundKind::MsgPack:
+      try {
+        data = from_msgpack(ev.data);
+        normalize_keys(data);
+      } catch (const nb::python_error&) {
+        kind = InboundKind::Bin;
+        data = nb::bytes(ev.data.data(), ev.data.size());
+      } catch (const std::exception&) {
+        kind = InboundKind::Bin;
+        data = nb::bytes(ev.data.data(), ev.data.size());
+      }
+      break;
+    case InboundKind::Bin:
+      data = nb::bytes(ev.data.data(), ev.data.size());
+      break;
+    case InboundKind::Disconnect:
+      data = nb::none();
+      break;
+  }
+  if (!data.is_valid()) throw nb::python_error();
+  return nb::make_tuple(kind_name(kind), nb::str(ev.conn->id.data(), ev.conn->id.size()), data);
+}
+
+
+FrameRef frame_for(nb::handle data, const char* what) {
+  TextOrBytes tb(data, what);
+  return transport::make_frame(tb.is_text() ? protocol::Opcode::Text : protocol::Opcode::Binary, tb.view());
+}
+
+std::vector<std::string> topic_list(nb::handle topics, const char* what) {
+  if (PyUnicode_Check(topics.ptr()))
+    throw nb::type_error((std::string(what) + ": topics must be a list of str, not a single str").c_str());
+  std::vector<std::string> out;
+  for (nb::handle t : nb::iter(topics)) {
+    if (!PyUnicode_Check(t.ptr()))
+      throw nb::type_error((std::string(what) + ": every topic must be str, not " + py_type_name(t)).c_str());
+    out.emplace_back(str_view(t, "topic"));
+    if (out.back().empty()) throw InvalidArgument(std::string(what) + ": topics must be non-empty");
+  }
+  return out;
+}
+
+class PyServer {
+ public:
+  PyServer(std::string host, int port, std::size_t max_connections, nb::object jwt_secret,
+           std::optional<std::string> jwt_issuer, std::optional<std::string> jwt_audience,
+           std::size_t max_inbound_queue_size, std::size_t io_threads, std::size_t max_message_size,
+           std::size_t max_outbound_bytes, const std::string& slow_consumer, double heartbeat_interval,
+           double idle_timeout, double rate_limit_capacity, double rate_limit_refill, int compression_level,
+           std::optional<std::vector<std::string>> subscription_policy, std::vector<std::string> allowed_origins,
+           bool auth_reject_http, double handshake_timeout) {
+    if (port < 0 || port > 65535) throw InvalidArgument("port must be between 0 and 65535");
+    config_.host = std::move(host);
+    config_.port = static_cast<std::uint16_t>(port);
+    config_.max_connections = max_connections;
+    if (!jwt_secret.is_none()) {
+      if (PyUnicode_Check(jwt_secret.ptr())) {
+        config_.jwt_secret = std::string(str_view(jwt_secret, "jwt_secret"));
+      } else {
+        BytesView secret(jwt_secret, "jwt_secret");
+        config_.jwt_secret = std::string(secret.view());
+      }
+    }
+    // Empty issuer/audience mean "not checked", as in the seed.
+    if (jwt_issuer && !jwt_issuer->empty()) config_.jwt_issuer = std::move(jwt_issuer);
+    if (jwt_audience && !jwt_audience->empty()) config_.jwt_audience = std::move(jwt_audience);
+    config_.max_inbound_queue_size = max_inbound_queue_size;
+    config_.io_threads = io_threads;
+    config_.max_message_size = max_message_size;
+    config_.max_outbound_bytes = max_outbound_bytes;
+    if (slow_consumer == "close") {
+      config_.slow_consumer = transport::SlowConsumerPolicy::Close;
+    } else if (slow_consumer == "drop") {
+      config_.slow_consumer = transport::SlowConsumerPolicy::Drop;
+    } else {
+      throw InvalidArgument("slow_consumer must be \"close\" or \"drop\"");
+    }
+    auto ms = [](double seconds, const char* name) {
+      if (!(seconds >= 0)) throw InvalidArgument(std::string(name) + " must be >= 0 seconds");
+      return static_cast<std::int64_t>(seconds * 1000.0);
+    };
+    config_.heartbeat_interval_ms = ms(heartbeat_interval, "heartbeat_interval");
+    config_.idle_timeout_ms = ms(idle_timeout, "idle_timeout");
+    config_.handshake_timeout_ms = ms(handshake_timeout, "handshake_timeout");
+    config_.rate_limit_capacity = rate_limit_capacity;
+    config_.rate_limit_refill = rate_limit_refill;
+    config_.compression_level = compression_level;
+    config_.subscription_policy = std::move(subscription_policy);
+    config_.allowed_origins = std::move(allowed_origins);
+    config_.auth_reject_http = auth_reject_http;
+    config_.validate();
+  }
+
+  ~PyServer() {
+    try {
+      nb::gil_scoped_release release;
+      shutdown();
+    } catch (...) {
+    }
+  }
+
+  void start() {
+    if (server_ && server_->running()) throw OperationFailed("start(): the server is already running");
+    auto fresh = std::make_unique<server::Server>(config_);
+    {
+      nb::gil_scoped_release release;
+      fresh->start();
+    }
+    server_ = std::move(fresh);
+    if (callbacks_set_ && !drain_mode_) start_dispatcher();
+  }
+
+  void stop() {
+    nb::gil_scoped_release release;
+    shutdown();
+  }
+
+  bool is_running() const { return server_ && server_->running(); }
+  int port() const { return server_ ? server_->port() : 0; }
+
+  void enable_drain_mode() { drain_mode_ = true; }
+
+  void set_callbacks(nb::object on_connect, nb::object on_message, nb::object on_disconnect) {
+    if (!PyCallable_Check(on_connect.ptr()) || !PyCallable_Check(on_message.ptr()) ||
+        !PyCallable_Check(on_disconnect.ptr()))
+      throw nb::type_error("set_callbacks: on_connect, on_message and on_disconnect must all be callable");
+    on_connect_ = std::move(on_connect);
+    on_message_ = std::move(on_message);
+    on_disconnect_ = std::move(on_disconnect);
+    callbacks_set_ = true;
+    if (is_running() && !drain_mode_) start_dispatcher();
+  }
+
+  nb::list drain_inbound(std::size_t max_count, std::int64_t timeout_ms) {
+    if (max_count == 0) throw InvalidArgument("drain_inbound: max_count must be at least 1");
+    std::vector<InboundEvent> events;
+    events.reserve(std::min<std::size_t>(max_count, 4096));
+    {
+      nb::gil_scoped_release release;
+      if (server_) {
+        server_->inbound_queue().pop(events, max_count, std::chrono::milliseconds(std::max<std::int64_t>(timeout_ms, 0)));
+      } else if (timeout_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));  // not started: nothing can arrive
+      }
+    }
+    nb::list out;
+    for (const auto& ev : events) out.append(event_tuple(ev));
+    return out;
+  }
+
+  bool send(const std::string& conn_id, nb::handle text) {
+    auto frame = transport::make_frame(protocol::Opcode::Text, str_view(text, "send: text"));
+    return srv("send").send_frame(conn_id, std::move(frame));
+  }
+
+  bool send_bytes(const std::string& conn_id, nb::handle data) {
+    BytesView view(data, "send_bytes: data");
+    return srv("send_bytes").send_frame(conn_id, transport::make_frame(protocol::Opcode::Binary, view.view()));
+  }
+
+  std::size_t send_event(const std::string& conn_id, nb::handle event, std::int64_t compression_threshold) {
+    server::Server& s = srv("send_event");
+    if (!PyDict_Check(event.ptr())) throw nb::type_error(("send_event: event must be a dict, not " + py_type_name(event)).c_str());
+    nb::dict ev = nb::borrow<nb::dict>(event);
+    nb::object type = ev.contains("t") ? nb::object(ev["t"]) : (ev.contains("type") ? nb::object(ev["type"]) : nb::object());
+    if (!type.is_valid() || !PyUnicode_Check(type.ptr()))
+      throw InvalidArgument("send_event: event needs a string 't' (or 'type')");
+    auto info = s.find(conn_id);
+    if (!info) return 0;
+    if (ev.contains("id")) {
+      nb::object id = ev["id"];
+      if (PyUnicode_Check(id.ptr()) && info->seen_before(std::string(str_view(id, "id")))) return 0;
+    }
+    const std::string_view type_text = str_view(type, "t");
+    const bool has_id = ev.contains("id"), has_ts = ev.contains("ts"), has_seq = ev.contains("seq");
+    const std::int64_t now = util::unix_ms();
+    FrameRef frame;
+    std::size_t payload_size = 0;
+    if (info->msgpack) {
+      nb::dict copy;
+      copy["t"] = type;
+      for (auto [k, v] : ev) {
+        if (PyUnicode_Check(k.ptr())) {
+          std::string_view key = str_view(k, "key");
+          if (key == "t" || key == "v" || key == "_msg_cat" || (key == "type" && !ev.contains("t"))) continue;
+        }
+        copy[k] = v;
+      }
+      if (!has_id) {
+        const auto id = util::uuid7();
+        copy["id"] = nb::str(id.data(), id.size());
+      }
+      if (!has_ts) copy["ts"] = nb::str(util::iso8601_ms(now).c_str());
+      if (!has_seq) copy["seq"] = nb::int_(info->next_seq.fetch_add(1));
+      copy["v"] = nb::int_(spec::kProtocolVersion);
+      std::string body(spec::kMarkerMsgpack);
+      to_msgpack(copy, body);
+      payload_size = body.size();
+      frame = transport::make_frame(protocol::Opcode::Binary, body);
+    } else {
+      std::string text;
+      text.reserve(256);
+      std::string_view category;
+      std::string explicit_cat;
+      if (ev.contains("_msg_cat") && PyUnicode_Check(nb::object(ev["_msg_cat"]).ptr())) {
+        explicit_cat = std::string(str_view(nb::object(ev["_msg_cat"]), "_msg_cat"));
+        category = explicit_cat;
+      } else {
+        category = protocol::category_for_type(type_text);
+      }
+      text.append(category);
+      text.append("{\"t\":");
+      util::append_json_string(text, type_text);
+      ToJsonOptions opts;
+      for (auto [k, v] : ev) {
+        if (!PyUnicode_Check(k.ptr())) throw nb::type_error("send_event: event keys must be str");
+        std::string_view key = str_view(k, "key");
+        if (key == "t" || key == "v" || key == "_msg_cat" || (key == "type" && !ev.contains("t"))) continue;
+        text.push_back(',');
+        util::append_json_string(text, key);
+        text.push_back(':');
+        to_json(v, text, opts);
+      }
+      if (!has_id) {
+        const auto id = util::uuid7();
+        text.append(",\"id\":\"").append(id.data(), id.size()).append("\"");
+      }
+      if (!has_ts) {
+        char ts[util::kIsoMsLength];
+        util::format_iso8601_ms(now, ts);
+        text.append(",\"ts\":\"").append(ts, sizeof ts).append("\"");
+      }
+      if (!has_seq) {
+        text.append(",\"seq\":");
+        util::append_json_uint(text, info->next_seq.fetch_add(1));
+      }
+      text.append(",\"v\":1}");
+      if (compression_threshold > 0 && info->compression &&
+          text.size() > static_cast<std::size_t>(compression_threshold)) {
+        std::string body(spec::kMarkerCompressed);
+        body.append(compression::zlib_compress(text, s.config().compression_level));
+        payload_size = body.size();
+        frame = transport::make_frame(protocol::Opcode::Binary, body);
+      } else {
+        payload_size = text.size();
+        frame = transport::make_frame(protocol::Opcode::Text, text);
+      }
+    }
+    return s.send_frame(*info, std::move(frame)) ? payload_size : 0;
+  }
+
+  void broadcast(nb::handle data) { srv("broadcast").broadcast(frame_for(data, "broadcast: data")); }
+  void broadcast_bytes(nb::handle data) {
+    BytesView view(data, "broadcast_all_bytes: data");
+    srv("broadcast_all_bytes").broadcast(transport::make_frame(protocol::Opcode::Binary, view.view()));
+  }
+
+  void publish_local(nb::handle topic, nb::handle data) {
+    const std::string_view t = str_view(topic, "publish_local: topic");
+    if (t.empty()) throw InvalidArgument("publish_local: topic must be non-empty");
+    srv("publish_local").publish_local(t, frame_for(data, "publish_local: data"));
+  }
+
+  bool subscribe_connection(const std::string& conn_id, nb::handle topics) {
+    return srv("subscribe_connection").subscribe(conn_id, topic_list(topics, "subscribe_connection"));
+  }
+
+  bool unsubscribe_connection(const std::string& conn_id, nb::handle topics) {
+    std::optional<std::vector<std::string>> list;
+    if (!topics.is_none()) list = topic_list(topics, "unsubscribe_connection");
+    return srv("unsubscribe_connection").unsubscribe(conn_id, list);
+  }
+
+  std::size_t topic_subscriber_count(const std::string& topic) const {
+    return server_ ? server_->topic_subscriber_count(topic) : 0;
+  }
+  std::vector<std::string> connection_topics(const std::string& conn_id) const {
+    return server_ ? server_->connection_topics(conn_id) : std::vector<std::string>{};
+  }
+  std::size_t connection_count() const { return server_ && server_->running() ? server_->connection_count() : 0; }
+  std::vector<std::string> connections() const {
+    return server_ && server_->running() ? server_->connection_ids() : std::vector<std::string>{};
+  }
+
+  bool disconnect(const std::string& conn_id, int code, const std::string& reason) {
+    if (code < 1000 || code > 4999) throw InvalidArgument("disconnect: close code must be between 1000 and 4999");
+    return srv("disconnect").disconnect(conn_id, static_cast<std::uint16_t>(code), reason);
+  }
+
+  nb::dict health_snapshot() const {
+    server::Health h;
+    if (server_) h = server_->health();
+    nb::dict d;
+    d["connections"] = h.connections;
+    d["inbound_queue_depth"] = h.inbound_queue_depth;
+    d["inbound_dropped"] = h.inbound_dropped;
+    // Redis keys of the seed: no broker is connected in this build of the server.
+    d["redis_connected"] = false;
+    for (const char* k : {"redis_messages_received", "redis_messages_published", "redis_messages_delivered",
+                          "redis_messages_dropped", "redis_publish_errors", "redis_reconnect_count", "redis_dlq_size"})
+      d[k] = 0;
+    d["uptime_secs"] = h.uptime_secs;
+    d["running"] = is_running();
+    d["io_threads"] = h.io_threads;
+    d["inbound_drained"] = h.inbound_drained;
+    d["connections_opened"] = h.connections_opened;
+    d["connections_closed"] = h.connections_closed;
+    d["handshakes_rejected"] = h.handshakes_rejected;
+    d["auth_failures"] = h.auth_failures;
+    d["messages_received"] = h.messages_in;
+    d["bytes_received"] = h.bytes_in;
+    d["frames_sent"] = h.frames_out;
+    d["bytes_sent"] = h.bytes_out;
+    d["write_calls"] = h.write_calls;
+    d["deliveries"] = h.deliveries;
+    d["slow_consumer_closed"] = h.slow_consumer_closed;
+    d["slow_consumer_dropped"] = h.slow_consumer_dropped;
+    d["rate_limited"] = h.rate_limited;
+    d["protocol_errors"] = h.protocol_errors;
+    d["idle_closed"] = h.idle_closed;
+    d["pings_answered"] = h.pings_answered;
+    return d;
+  }
+
+  std::size_t inbound_queue_depth() const { return server_ ? server_->inbound_queue().depth() : 0; }
+  std::uint64_t inbound_dropped_count() const { return server_ ? server_->inbound_queue().dropped() : 0; }
+
+ private:
+  server::Server& srv(const char* what) const {
+    if (!server_ || !server_->running())
+      throw NotRunning(std::string(what) + ": the server is not running (call start() first)");
+    return *server_;
+  }
+
+  // Called without the GIL.
+  void shutdown() {
+    if (server_) server_->stop();
+    dispatcher_stop_.store(true);
+    if (dispatcher_.joinable()) dispatcher_.join();
+    dispatcher_stop_.store(false);
+  }
+
+  // Callback mode: one thread takes batches off the queue and calls Python.
+  void start_dispatcher() {
+    if (dispatcher_.joinable()) return;
+    server::Server* s = server_.get();
+    dispatcher_ = std::thread([this, s] {
+      std::vector<InboundEvent> batch;
+      while (!dispatcher_stop_.load()) {
+        batch.clear();
+        s->inbound_queue().pop(batch, 256, std::chrono::milliseconds(50));
+        if (batch.empty()) {
+          if (!s->running() && s->inbound_queue().depth() == 0) break;
+          continue;
+        }
+        nb::gil_scoped_acquire gil;
+        for (const auto& ev : batch) {
+          try {
+            nb::object t = event_tuple(ev);
+            nb::object conn = t[1];
+            nb::object data = t[2];
+            const std::string_view kind = nb::cast<std::string_view>(t[0]);
+            if (kind == "connect" || kind == "auth_connect") {
+              on_connect_(conn, data);
+            } else if (kind == "disconnect") {
+              on_disconnect_(conn);
+            } else {
+              on_message_(conn, data);
+            }
+          } catch (nb::python_error& e) {
+            e.discard_as_unraisable("WSEServer callback");
+          } catch (const std::exception& e) {
+            PyErr_WarnEx(PyExc_RuntimeWarning, e.what(), 1);
+          }
+        }
+      }
+    });
+  }
+
+  transport::ServerConfig config_;
+  std::unique_ptr<server::Server> server_;
+  bool drain_mode_ = false;
+  bool callbacks_set_ = false;
+  nb::object on_connect_, on_message_, on_disconnect_;
+  std::thread dispatcher_;
+  std::atomic<bool> dispatcher_stop_{false};
+};
+
+}  // namespace
+
+void register_server(nb::module_& m) {
+  nb::class_<PyServer>(m, "WSEServer",
+                       "The standalone WebSocket server: accept, upgrade, JWT, framing, ping/pong, rate limiting,\n"
+                       "compression and topic fan-out run on native I/O threads; Python steers it and drains\n"
+                       "inbound events in batches. See docs/PROTOCOL.md for the wire protocol and README.md\n"
+                       "for every option and its default.")
+      .def(nb::init<std::string, int, std::size_t, nb::object, std::optional<std::string>, std::optional<std::string>,
+                    std::size_t, std::size_t, std::size_t, std::size_t, const std::string&, double, double, double,
+                    double, int, std::optional<std::vector<std::string>>, std::vector<std::string>, bool, double>(),
+           nb::arg("host"), nb::arg("port"), nb::arg("max_connections") = 1000, nb::arg("jwt_secret") = nb::none(),
+           nb::arg("jwt_issuer") = nb::none(), nb::arg("jwt_audience") = nb::none(),
+           nb::arg("max_inbound_queue_size") = 131072, nb::kw_only(), nb::arg("io_threads") = 0,
+           nb::arg("max_message_size") = 1048576, nb::arg("max_outbound_bytes") = 4194304,
+           nb::arg("slow_consumer") = "close", nb::arg("heartbeat_interval") = 15.0, nb::arg("idle_timeout") = 90.0,
+           nb::arg("rate_limit_capacity") = 10000.0, nb::arg("rate_limit_refill") = 10000.0,
+           nb::arg("compression_level") = 1, nb::arg("subscription_policy") = nb::none(),
+           nb::arg("allowed_origins") = std::vector<std::string>{}, nb::arg("auth_reject_http") = false,
+           nb::arg("handshake_timeout") = 10.0,
+           "Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)\n"
+           "enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).")
+      .def("start", &PyServer::start,
+           "Binds, listens and starts the I/O threads. RuntimeError if already running or the port is taken.")
+      .def("stop", &PyServer::stop,
+           "Graceful stop: close frames (1012) to every client, flush, join the threads. Idempotent.\n"
+           "start() may be called again afterwards.")
+      .def("is_running", &PyServer::is_running)
+      .def_prop_ro("port", &PyServer::port, "The bound port (0 before start()).")
+      .def("enable_drain_mode", &PyServer::enable_drain_mode,
+           "Deliver inbound events through drain_inbound() only, never through callbacks (the default\n"
+           "when no callbacks are set).")
+      .def("set_callbacks", &PyServer::set_callbacks, nb::arg("on_connect"), nb::arg("on_message"),
+           nb::arg("on_disconnect"),
+           "Callback mode: on_connect(conn_id, user_id_or_cookie), on_message(conn_id, dict|str|bytes),\n"
+           "on_disconnect(conn_id), called from one native thread holding the GIL.")
+      .def("drain_inbound", &PyServer::drain_inbound, nb::arg("max_count") = 256, nb::arg("timeout_ms") = 50,
+           "Waits up to timeout_ms (GIL released) for events, then returns up to max_count tuples\n"
+           "(kind, conn_id, data), kind in auth_connect/connect/msg/raw/bin/disconnect; [] on timeout.")
+      .def("send", &PyServer::send, nb::arg("conn_id"), nb::arg("text"),
+           "Queues one text frame, verbatim. False if the connection is unknown or closed.")
+      .def("send_bytes", &PyServer::send_bytes, nb::arg("conn_id"), nb::arg("data"),
+           "Queues one binary frame, verbatim. False if the connection is unknown or closed.")
+      .def("send_event", &PyServer::send_event, nb::arg("conn_id"), nb::arg("event"),
+           nb::arg("compression_threshold") = 1024,
+           "Wraps the event in the envelope (id, ts, per-connection seq, v), picks its category prefix,\n"
+           "compresses above compression_threshold (C:) or packs msgpack (M:) for ?format=msgpack clients.\n"
+           "Returns the payload bytes queued; 0 for an unknown connection or an id already sent to it.")
+      .def("broadcast", &PyServer::broadcast, nb::arg("data"),
+           "Sends str (text frame) or bytes (binary frame) to every open connection.")
+      .def("broadcast_all", &PyServer::broadcast, nb::arg("data"), "Alias of broadcast().")
+      .def("broadcast_all_bytes", &PyServer::broadcast_bytes, nb::arg("data"), "broadcast() for bytes.")
+      .def("publish_local", &PyServer::publish_local, nb::arg("topic"), nb::arg("data"),
+           "Delivers data (str -> text frame, bytes -> binary) to every subscriber of topic on this\n"
+           "instance, exact or glob, once per connection. The frame is built once and shared.")
+      .def("broadcast_local", &PyServer::publish_local, nb::arg("topic"), nb::arg("data"),
+           "Alias of publish_local().")
+      .def("publish", &PyServer::publish_local, nb::arg("topic"), nb::arg("data"),
+           "Publishes through the broker; without a Redis broker, the same as publish_local().")
+      .def("subscribe_connection", &PyServer::subscribe_connection, nb::arg("conn_id"), nb::arg("topics"),
+           "Subscribes a connection to topics ('*' and '?' globs allowed). False if the connection is unknown.")
+      .def("unsubscribe_connection", &PyServer::unsubscribe_connection, nb::arg("conn_id"),
+           nb::arg("topics") = nb::none(), "Removes the given topics, or all of them when topics is None.")
+      .def("get_topic_subscriber_count", &PyServer::topic_subscriber_count, nb::arg("topic"),
+           "Connections subscribed to exactly this topic string (a pattern counts under its own text).")
+      .def("get_connection_topics", &PyServer::connection_topics, nb::arg("conn_id"),
+           "Sorted topics of a connection ([] if unknown).")
+      .def("get_connection_count", &PyServer::connection_count)
+      .def("get_connections", &PyServer::connections, "conn_ids of the open connections.")
+      .def("disconnect", &PyServer::disconnect, nb::arg("conn_id"), nb::arg("code") = 1000, nb::arg("reason") = "",
+           "Closes a connection with a close frame. False if unknown. ValueError for an invalid code.")
+      .def("health_snapshot", &PyServer::health_snapshot,
+           "Counters: the seed's keys (connections, inbound_*, redis_*, uptime_secs) and ours.")
+      .def("inbound_queue_depth", &PyServer::inbound_queue_depth)
+      .def("inbound_dropped_count", &PyServer::inbound_dropped_count);
+  export_name(m, "WSEServer");
+  export_alias(m, "RustWSEServer", "WSEServer");
+}
 
 }  // namespace wse::py

@@ -1,0 +1,91 @@
+#pragma once
+// What the I/O threads hand to the application: connection lifecycle and
+// inbound messages, through one bounded multi-producer queue that Python drains
+// in batches (one GIL acquisition per batch).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace wse::transport {
+
+// One accepted WebSocket connection as the rest of the server sees it. Shared
+// between the owning I/O shard (which writes) and the Python-facing registry.
+struct ConnInfo {
+  std::string id;       // UUIDv7 text, the conn_id of the Python API
+  std::string user_id;  // JWT `sub`; empty when the server runs without JWT
+  std::string cookie;   // raw Cookie header, reported by the `connect` event (no JWT)
+  std::uint32_t shard = 0;
+  std::uint64_t serial = 0;  // key in the shard's connection table
+  bool msgpack = false;      // ?format=msgpack
+  bool compression = true;   // false with ?compression=false
+  std::atomic<std::uint64_t> next_seq{1};  // server_ready used 0
+  std::atomic<bool> open{true};
+
+  // Guards `topics` and the send_event dedup window (taken by Python threads
+  // and by the shard on client-initiated subscriptions; never during I/O).
+  std::mutex mu;
+  std::unordered_set<std::string> topics;
+  struct SentIds {
+    std::unordered_set<std::string> ids;
+    std::deque<std::string> order;
+  };
+  std::unique_ptr<SentIds> sent;  // allocated on the first send_event with an id
+  static constexpr std::size_t kDedupWindow = 1000;
+
+  // True if `id` was already sent to this connection; records it otherwise.
+  bool seen_before(const std::string& event_id);
+};
+
+enum class InboundKind : std::uint8_t {
+  AuthConnect,  // data: user_id
+  Connect,      // data: Cookie header
+  Msg,          // data: JSON object text (category prefix removed)
+  MsgPack,      // data: MessagePack map bytes
+  Raw,          // data: text that is not a JSON object
+  Bin,          // data: binary frame bytes
+  Disconnect,   // data: empty
+};
+
+struct InboundEvent {
+  InboundKind kind;
+  std::shared_ptr<ConnInfo> conn;
+  std::string data;
+};
+
+// Bounded MPSC queue. Data events beyond the capacity are dropped and counted;
+// lifecycle events (connect/disconnect) are always kept, so the application
+// never misses one (they are bounded by max_connections anyway).
+class InboundQueue {
+ public:
+  explicit InboundQueue(std::size_t capacity) : capacity_(capacity) {}
+
+  // Moves the batch in (one lock for the whole batch). Returns how many were dropped.
+  std::size_t push(std::vector<InboundEvent>& batch);
+  // Waits up to `timeout` for a first event (forever if negative), then takes up
+  // to `max_count` without waiting. Returns early (possibly empty) after close().
+  std::size_t pop(std::vector<InboundEvent>& out, std::size_t max_count, std::chrono::milliseconds timeout);
+  void close();  // wakes waiters; later pops return what is left, without waiting
+  void reopen();
+  std::size_t depth() const;
+  std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  std::uint64_t total_drained() const noexcept { return drained_.load(std::memory_order_relaxed); }
+
+ private:
+  const std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<InboundEvent> q_;
+  bool closed_ = false;
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> drained_{0};
+};
+
+}  // namespace wse::transport

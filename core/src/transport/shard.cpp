@@ -1,0 +1,958 @@
+#include "wse/transport/shard.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "wse/compression/zlib.hpp"
+#include "wse/protocol/envelope.hpp"
+#include "wse/protocol/frame.hpp"
+#include "wse/protocol/http_request.hpp"
+#include "wse/protocol/spec.hpp"
+#include "wse/util/clock.hpp"
+#include "wse/util/errors.hpp"
+#include "wse/util/glob.hpp"
+#include "wse/util/json_writer.hpp"
+#include "wse/util/uuid.hpp"
+
+namespace wse::transport {
+
+namespace {
+
+constexpr std::size_t kReadBufferSize = 64 * 1024;  // per shard, shared by its connections
+constexpr int kMaxIov = 64;                          // frames coalesced into one writev
+constexpr std::int64_t kCloseGraceNs = 3'000'000'000;  // wait for the peer's close frame
+constexpr std::size_t kKeepOutCapacity = 16;         // idle connections keep at most this many slots
+
+std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(util::monotonic_ns()); }
+
+}  // namespace
+
+enum class ConnState : std::uint8_t { Http, Open, Closing, HttpClosing, Dead };
+
+struct Connection {
+  Connection(asio::ip::tcp::socket s, const protocol::FrameLimits& limits)
+      : sock(std::move(s)), parser(limits) {}
+
+  asio::ip::tcp::socket sock;
+  ConnState state = ConnState::Http;
+  bool read_pending = false;
+  bool write_pending = false;
+  bool dirty = false;
+  bool close_after_flush = false;
+  bool slot_reserved = false;
+  int pending_ops = 0;
+  std::size_t all_index = 0;
+  std::uint64_t serial = 0;
+  std::uint64_t epoch = 0;
+  std::shared_ptr<ConnInfo> info;
+  protocol::FrameParser parser;
+  std::string in;  // incomplete request head or frame, only while one is pending
+  std::vector<FrameRef> out;
+  std::size_t out_head = 0;
+  std::size_t out_offset = 0;  // bytes of out[out_head] already written
+  std::size_t out_bytes = 0;
+  std::int64_t opened_ns = 0;
+  std::int64_t last_recv_ns = 0;
+  std::int64_t last_send_ns = 0;
+  std::int64_t close_deadline_ns = 0;
+  // Inbound token bucket.
+  double tokens = 0;
+  std::int64_t tokens_ns = 0;
+  std::uint64_t rate_dropped = 0;
+  std::uint64_t rate_dropped_reported = 0;
+  std::int64_t last_warning_ns = 0;
+};
+
+// Adapter from the frame parser's events to the shard.
+struct ParseHandler {
+  Shard& shard;
+  Connection* c;
+  void on_message(protocol::Opcode op, std::string_view payload) { shard.on_message(c, op, payload); }
+  void on_ping(std::string_view payload) {
+    if (c->state == ConnState::Open) shard.enqueue(c, make_frame(protocol::Opcode::Pong, payload));
+  }
+  void on_pong(std::string_view) {}
+  void on_close(std::uint16_t code, std::string_view) { shard.on_peer_close(c, code); }
+  void on_protocol_error(std::uint16_t code, std::string_view why) {
+    shard.counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    shard.start_close(c, code, why);
+  }
+};
+
+Shard::Shard(std::uint32_t index, const ServerConfig& config, ShardHost& host)
+    : index_(index),
+      config_(config),
+      host_(host),
+      io_(1),
+      work_(asio::make_work_guard(io_)),
+      timer_(io_),
+      read_buf_(new char[kReadBufferSize]) {}
+
+Shard::~Shard() {
+  stop_and_join();
+  for (Connection* c : all_) delete c;
+  for (Connection* c : dead_) delete c;
+}
+
+void Shard::start() {
+  arm_tick();
+  thread_ = std::thread([this] {
+    const std::string name = "wse-io-" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.c_str());
+    io_.run();
+  });
+}
+
+void Shard::stop_and_join() {
+  if (!thread_.joinable()) return;
+  work_.reset();
+  io_.stop();
+  thread_.join();
+}
+
+// ---- mailbox -------------------------------------------------------------
+
+void Shard::post(Task task) {
+  bool wake;
+  {
+    std::lock_guard lock(mailbox_mu_);
+    mailbox_.push_back(std::move(task));
+    wake = !wake_posted_;
+    wake_posted_ = true;
+  }
+  if (wake) asio::post(io_, [this] { run_tasks(); });
+}
+
+void Shard::post_adopt(asio::ip::tcp::socket socket) {
+  Task t;
+  t.kind = TaskKind::Adopt;
+  t.socket = std::make_unique<asio::ip::tcp::socket>(std::move(socket));
+  post(std::move(t));
+}
+void Shard::post_send(std::uint64_t serial, FrameRef frame) {
+  Task t;
+  t.kind = TaskKind::Send;
+  t.serial = serial;
+  t.frame = std::move(frame);
+  post(std::move(t));
+}
+void Shard::post_publish(std::string topic, FrameRef frame) {
+  Task t;
+  t.kind = TaskKind::Publish;
+  t.text = std::move(topic);
+  t.frame = std::move(frame);
+  post(std::move(t));
+}
+void Shard::post_broadcast(FrameRef frame) {
+  Task t;
+  t.kind = TaskKind::Broadcast;
+  t.frame = std::move(frame);
+  post(std::move(t));
+}
+void Shard::post_subscribe(std::uint64_t serial, std::vector<std::string> topics) {
+  Task t;
+  t.kind = TaskKind::Subscribe;
+  t.serial = serial;
+  t.topics = std::move(topics);
+  post(std::move(t));
+}
+void Shard::post_unsubscribe(std::uint64_t serial, std::vector<std::string> topics) {
+  Task t;
+  t.kind = TaskKind::Unsubscribe;
+  t.serial = serial;
+  t.topics = std::move(topics);
+  post(std::move(t));
+}
+void Shard::post_disconnect(std::uint64_t serial, std::uint16_t code, std::string reason) {
+  Task t;
+  t.kind = TaskKind::Disconnect;
+  t.serial = serial;
+  t.code = code;
+  t.text = std::move(reason);
+  post(std::move(t));
+}
+void Shard::post_close_all(std::uint16_t code, std::string reason) {
+  Task t;
+  t.kind = TaskKind::CloseAll;
+  t.code = code;
+  t.text = std::move(reason);
+  post(std::move(t));
+}
+
+void Shard::run_tasks() {
+  {
+    std::lock_guard lock(mailbox_mu_);
+    running_.swap(mailbox_);
+    wake_posted_ = false;
+  }
+  for (Task& t : running_) run_task(t);
+  running_.clear();
+  flush_dirty();
+  flush_events();
+  collect_garbage();
+}
+
+Connection* Shard::find(std::uint64_t serial) {
+  auto it = by_serial_.find(serial);
+  return it == by_serial_.end() ? nullptr : it->second;
+}
+
+void Shard::run_task(Task& t) {
+  switch (t.kind) {
+    case TaskKind::Adopt:
+      adopt(std::move(*t.socket));
+      break;
+    case TaskKind::Send:
+      if (Connection* c = find(t.serial)) enqueue(c, std::move(t.frame));
+      break;
+    case TaskKind::Publish: {
+      ++epoch_;
+      std::size_t n = index_topics_.for_each(
+          t.text, [&](Connection* c) { enqueue(c, t.frame); },
+          [&](Connection* c) {
+            if (c->epoch == epoch_) return true;
+            c->epoch = epoch_;
+            return false;
+          });
+      counters_.deliveries.fetch_add(n, std::memory_order_relaxed);
+      break;
+    }
+    case TaskKind::Broadcast: {
+      std::size_t n = 0;
+      for (auto& [serial, c] : by_serial_) {
+        enqueue(c, t.frame);
+        ++n;
+      }
+      counters_.deliveries.fetch_add(n, std::memory_order_relaxed);
+      break;
+    }
+    case TaskKind::Subscribe:
+      if (Connection* c = find(t.serial))
+        for (const auto& topic : t.topics) index_topics_.add(topic, c);
+      break;
+    case TaskKind::Unsubscribe:
+      // The caller resolved "all topics" against the registry mirror already.
+      if (Connection* c = find(t.serial))
+        for (const auto& topic : t.topics) index_topics_.remove(topic, c);
+      break;
+    case TaskKind::Disconnect:
+      if (Connection* c = find(t.serial)) start_close(c, t.code, t.text);
+      break;
+    case TaskKind::CloseAll: {
+      closing_all_ = true;
+      std::vector<Connection*> snapshot = all_;
+      for (Connection* c : snapshot) {
+        if (c->state == ConnState::Open) {
+          start_close(c, t.code, t.text);
+        } else if (c->state == ConnState::Http) {
+          abort(c);
+        }
+      }
+      break;
+    }
+  }
+}
+
+// ---- accept and read ------------------------------------------------------
+
+void Shard::adopt(asio::ip::tcp::socket socket) {
+  asio::error_code ec;
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);
+  if (ec || closing_all_) {
+    socket.close(ec);
+    return;
+  }
+  protocol::FrameLimits limits;
+  limits.max_message_size = config_.max_message_size;
+  auto* c = new Connection(std::move(socket), limits);
+  c->opened_ns = c->last_recv_ns = c->last_send_ns = now_ns();
+  c->all_index = all_.size();
+  all_.push_back(c);
+  live_.fetch_add(1, std::memory_order_release);
+  arm_read(c);
+}
+
+void Shard::arm_read(Connection* c) {
+  if (c->read_pending || c->state == ConnState::Dead) return;
+  c->read_pending = true;
+  ++c->pending_ops;
+  c->sock.async_wait(asio::ip::tcp::socket::wait_read, [this, c](const asio::error_code& ec) {
+    c->read_pending = false;
+    --c->pending_ops;
+    if (c->state != ConnState::Dead) {
+      if (ec) {
+        abort(c);
+      } else {
+        on_readable(c);
+      }
+    }
+    flush_dirty();
+    flush_events();
+    collect_garbage();
+  });
+}
+
+void Shard::arm_write(Connection* c) {
+  if (c->write_pending || c->state == ConnState::Dead) return;
+  c->write_pending = true;
+  ++c->pending_ops;
+  c->sock.async_wait(asio::ip::tcp::socket::wait_write, [this, c](const asio::error_code& ec) {
+    c->write_pending = false;
+    --c->pending_ops;
+    if (c->state != ConnState::Dead) {
+      if (ec) {
+        abort(c);
+      } else {
+        flush(c);
+      }
+    }
+    flush_events();
+    collect_garbage();
+  });
+}
+
+void Shard::on_readable(Connection* c) {
+  const int fd = c->sock.native_handle();
+  char* buf = read_buf_.get();
+  for (int round = 0; round < 8 && c->state != ConnState::Dead; ++round) {
+    const ssize_t n = ::recv(fd, buf, kReadBufferSize, 0);
+    if (n > 0) {
+      c->last_recv_ns = now_ns();
+      counters_.bytes_in.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      process_input(c, buf, static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < kReadBufferSize) break;
+      continue;
+    }
+    if (n == 0) {  // peer closed its side
+      abort(c);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    abort(c);
+    return;
+  }
+  if (c->state != ConnState::Dead && c->state != ConnState::HttpClosing) arm_read(c);
+}
+
+void Shard::process_input(Connection* c, char* data, std::size_t size) {
+  // Work on one contiguous buffer: the shard's read buffer when nothing is
+  // pending (the common case, no copy), else the connection's own tail.
+  char* buf = data;
+  std::size_t len = size;
+  const bool from_tail = !c->in.empty();
+  if (from_tail) {
+    c->in.append(data, size);
+    buf = c->in.data();
+    len = c->in.size();
+  }
+  std::size_t pos = 0;
+  if (c->state == ConnState::Http) {
+    const std::size_t end = protocol::find_head_end(std::string_view(buf, len));
+    if (end == 0) {
+      if (len > protocol::kMaxRequestHead) {
+        c->in.clear();
+        respond_http(c, 431, "text/plain", "request head too large\n");
+        return;
+      }
+      if (!from_tail) c->in.assign(buf, len);
+      return;
+    }
+    if (end > protocol::kMaxRequestHead) {
+      c->in.clear();
+      respond_http(c, 431, "text/plain", "request head too large\n");
+      return;
+    }
+    std::string head(buf, end);
+    pos = end;
+    // Bytes after the head belong to the WebSocket; keep them while the head is handled.
+    std::string rest(buf + pos, len - pos);
+    c->in.clear();
+    handle_head(c, head);
+    if (c->state != ConnState::Open || rest.empty()) return;
+    c->in = std::move(rest);
+    buf = c->in.data();
+    len = c->in.size();
+    pos = 0;
+    ParseHandler h{*this, c};
+    const auto r = c->parser.feed(buf, len, h);
+    if (c->state == ConnState::Dead) return;
+    c->in.erase(0, r.consumed);
+    if (r.stop) c->in.clear();
+    return;
+  }
+  if (c->state != ConnState::Open && c->state != ConnState::Closing) return;
+  ParseHandler h{*this, c};
+  const auto r = c->parser.feed(buf, len, h);
+  if (c->state == ConnState::Dead) return;
+  if (r.stop) {
+    c->in.clear();
+    return;
+  }
+  const std::size_t left = len - r.consumed;
+  if (from_tail) {
+    c->in.erase(0, r.consumed);
+    if (c->in.empty()) std::string().swap(c->in);  // idle connections hold no buffer
+  } else if (left != 0) {
+    c->in.assign(buf + r.consumed, left);
+  }
+}
+
+// ---- HTTP side --------------------------------------------------------------
+
+void Shard::respond_http(Connection* c, int status, std::string_view content_type, std::string_view body,
+                         std::string_view extra_headers) {
+  if (status >= 400) counters_.handshakes_rejected.fetch_add(1, std::memory_order_relaxed);
+  enqueue(c, make_raw(protocol::http_response(status, content_type, body, extra_headers)));
+  c->state = ConnState::HttpClosing;
+  c->close_after_flush = true;
+  c->close_deadline_ns = now_ns() + kCloseGraceNs;
+}
+
+std::size_t Shard::handle_head(Connection* c, std::string_view head) {
+  auto parsed = protocol::parse_request_head(head);
+  if (!parsed.request) {
+    respond_http(c, 400, "text/plain", "malformed HTTP request: " + parsed.error + "\n");
+    return 0;
+  }
+  const protocol::HttpRequest& req = *parsed.request;
+  if (!req.upgrade_requested) {
+    if (req.method == "GET" && req.path == "/health") {
+      respond_http(c, 200, "application/json", host_.health_json());
+    } else if (req.method == "GET" && req.path == "/metrics") {
+      respond_http(c, 200, "text/plain; version=0.0.4", host_.metrics_text());
+    } else {
+      respond_http(c, 404, "text/plain", "not found: WebSocket endpoint, /health and /metrics only\n");
+    }
+    return 0;
+  }
+  std::string why;
+  if (const int status = protocol::check_upgrade(req, &why); status != 0) {
+    respond_http(c, status, "text/plain", why + "\n", status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "");
+    return 0;
+  }
+  if (!config_.allowed_origins.empty() && !req.origin.empty()) {
+    bool ok = false;
+    for (const auto& o : config_.allowed_origins) ok = ok || o == req.origin;
+    if (!ok) {
+      respond_http(c, 403, "application/json", R"({"code":"FORBIDDEN","message":"origin not allowed"})");
+      return 0;
+    }
+  }
+  if (closing_all_ || !host_.reserve_slot()) {
+    respond_http(c, 503, "application/json", R"({"code":"SERVER_ERROR","message":"server at max_connections"})",
+                 "Retry-After: 1\r\n");
+    return 0;
+  }
+  c->slot_reserved = true;
+  std::string user_id;
+  if (host_.auth_enabled()) {
+    std::optional<std::string> token = protocol::cookie_value(req.cookie, spec::kDefaultJwtCookieName);
+    if (!token) token = protocol::bearer_token(req.authorization);
+    if (!token) token = protocol::query_param(req.query, spec::kDefaultJwtQueryParam);
+    std::string code, message;
+    bool ok = false;
+    if (!token || token->empty()) {
+      code = std::string(spec::kErrorAuthRequired);
+      message = "No token in the access_token cookie, Authorization header or ?token=";
+    } else {
+      ok = host_.authenticate(*token, user_id, code, message);
+    }
+    if (!ok) {
+      counters_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+      host_.release_slot();
+      c->slot_reserved = false;
+      if (config_.auth_reject_http) {
+        std::string body;
+        body.append(R"({"code":")").append(code).append(R"(","message":)");
+        util::append_json_string(body, message);
+        body.append("}");
+        respond_http(c, 401, "application/json", body);
+        return 0;
+      }
+      // Upgrade, explain, close with 4401: clients tell auth failures from network ones.
+      enqueue(c, make_raw(protocol::switching_protocols_response(req.ws_key)));
+      c->state = ConnState::Open;  // transiently, for start_close
+      enqueue(c, make_frame(protocol::Opcode::Text, protocol::error_message(code, message, false)));
+      start_close(c, static_cast<std::uint16_t>(spec::CloseCode::AUTH_FAILED), "Authentication failed");
+      return 0;
+    }
+  }
+  open_websocket(c, req.ws_key, req.query, std::move(user_id), host_.auth_enabled() ? std::string() : req.cookie);
+  return 0;
+}
+
+void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::string& query, std::string user_id,
+                           std::string cookie) {
+  auto info = std::make_shared<ConnInfo>();
+  const auto id = util::uuid7();
+  info->id.assign(id.data(), id.size());
+  info->user_id = std::move(user_id);
+  info->cookie = std::move(cookie);
+  info->shard = index_;
+  info->serial = c->serial = next_serial_++;
+  info->msgpack = protocol::query_flag(query, "format", "msgpack");
+  info->compression = !protocol::query_flag(query, "compression", "false");
+  c->info = info;
+  c->state = ConnState::Open;
+  c->tokens = config_.rate_limit_capacity;
+  c->tokens_ns = now_ns();
+  by_serial_.emplace(c->serial, c);
+  counters_.connections_opened.fetch_add(1, std::memory_order_relaxed);
+  counters_.open_now.fetch_add(1, std::memory_order_relaxed);
+
+  // 101 and server_ready leave in one write.
+  protocol::ServerReadyInfo ready;
+  ready.connection_id = info->id;
+  ready.user_id = info->user_id;
+  ready.now_ms = util::unix_ms();
+  ready.heartbeat_interval_ms = config_.heartbeat_interval_ms;
+  ready.idle_timeout_ms = config_.idle_timeout_ms;
+  ready.max_message_size = config_.max_message_size;
+  ready.msgpack = info->msgpack;
+  ready.compression = info->compression;
+  std::string bytes = protocol::switching_protocols_response(ws_key);
+  protocol::append_frame(bytes, protocol::Opcode::Text, protocol::server_ready_message(ready));
+  enqueue(c, make_raw(bytes));
+  host_.connection_opened(info);
+  if (host_.auth_enabled()) {
+    push_event(InboundKind::AuthConnect, c, info->user_id);
+  } else {
+    push_event(InboundKind::Connect, c, info->cookie);
+    std::string().swap(info->cookie);
+  }
+}
+
+// ---- messages -------------------------------------------------------------
+
+void Shard::push_event(InboundKind kind, Connection* c, std::string data) {
+  events_.push_back(InboundEvent{kind, c->info, std::move(data)});
+}
+
+void Shard::flush_events() {
+  if (!events_.empty()) host_.inbound().push(events_);
+}
+
+bool Shard::rate_allows(Connection* c) {
+  if (config_.rate_limit_refill <= 0) return true;
+  const std::int64_t now = now_ns();
+  const double elapsed = static_cast<double>(now - c->tokens_ns) / 1e9;
+  c->tokens_ns = now;
+  c->tokens = std::min(config_.rate_limit_capacity, c->tokens + elapsed * config_.rate_limit_refill);
+  if (c->tokens >= 1.0) {
+    c->tokens -= 1.0;
+    return true;
+  }
+  ++c->rate_dropped;
+  counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  if (now - c->last_warning_ns >= 1'000'000'000) {  // at most one warning per second
+    c->last_warning_ns = now;
+    const double retry_after = (1.0 - c->tokens) / config_.rate_limit_refill;
+    send_text_now(c, protocol::rate_limit_warning_message(c->info->next_seq.fetch_add(1), util::unix_ms(),
+                                                          config_.rate_limit_capacity, config_.rate_limit_refill,
+                                                          retry_after, c->rate_dropped - c->rate_dropped_reported));
+    c->rate_dropped_reported = c->rate_dropped;
+  }
+  return false;
+}
+
+void Shard::send_text_now(Connection* c, std::string_view text) {
+  enqueue(c, make_frame(protocol::Opcode::Text, text));
+}
+
+void Shard::on_message(Connection* c, protocol::Opcode op, std::string_view payload) {
+  if (c->state != ConnState::Open) return;
+  counters_.messages_in.fetch_add(1, std::memory_order_relaxed);
+  if (op == protocol::Opcode::Text) {
+    on_text(c, payload);
+    return;
+  }
+  // Binary: C: (zlib), bare zlib, M: (msgpack), msgpack connections, raw bytes.
+  const bool c_marker = payload.starts_with(spec::kMarkerCompressed);
+  const bool bare_zlib = payload.size() >= 2 && static_cast<unsigned char>(payload[0]) == 0x78 &&
+                         ((static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])) % 31 == 0;
+  if (c_marker || bare_zlib) {
+    std::string text;
+    try {
+      text = compression::zlib_decompress(c_marker ? payload.substr(2) : payload, config_.max_message_size);
+    } catch (const LimitExceeded&) {
+      start_close(c, static_cast<std::uint16_t>(spec::CloseCode::MESSAGE_TOO_BIG), "inflated message too big");
+      return;
+    } catch (const std::exception& e) {
+      send_text_now(c, protocol::error_message(spec::kErrorInvalidMessage,
+                                               std::string("cannot inflate C: frame: ") + e.what(), true));
+      return;
+    }
+    if (!protocol::is_valid_utf8(text)) {
+      send_text_now(c, protocol::error_message(spec::kErrorInvalidMessage, "inflated C: frame is not UTF-8", true));
+      return;
+    }
+    on_text(c, text);
+    return;
+  }
+  if (!rate_allows(c)) return;
+  if (payload.starts_with(spec::kMarkerMsgpack)) {
+    push_event(InboundKind::MsgPack, c, std::string(payload.substr(2)));
+  } else if (c->info->msgpack && !payload.empty() && (static_cast<unsigned char>(payload[0]) & 0xF0) == 0x80) {
+    push_event(InboundKind::MsgPack, c, std::string(payload));
+  } else {
+    push_event(InboundKind::Bin, c, std::string(payload));
+  }
+}
+
+void Shard::on_text(Connection* c, std::string_view text) {
+  if (auto ms = protocol::legacy_ping(text)) {
+    counters_.pings_answered.fetch_add(1, std::memory_order_relaxed);
+    std::string reply = "PONG:";
+    reply.append(*ms);
+    send_text_now(c, reply);
+    return;
+  }
+  const auto json = protocol::strip_category(text);
+  if (!json) {
+    if (rate_allows(c)) push_event(InboundKind::Raw, c, std::string(text));
+    return;
+  }
+  on_json(c, *json);
+}
+
+void Shard::on_json(Connection* c, std::string_view json) {
+  protocol::InboundInfo info = protocol::inspect_inbound(json);
+  if (!info.is_object) {
+    if (rate_allows(c)) push_event(InboundKind::Raw, c, std::string(json));
+    return;
+  }
+  if (info.type == spec::kType_ping || info.type == spec::kType_PING) {
+    counters_.pings_answered.fetch_add(1, std::memory_order_relaxed);
+    send_text_now(c, protocol::pong_message(info.ping_timestamp.value_or(0), util::unix_ms()));
+    return;
+  }
+  if (info.type == spec::kType_pong || info.type == spec::kType_PONG) return;
+  if (!rate_allows(c)) return;
+  if (info.type == spec::kType_client_hello) {
+    send_text_now(c, protocol::server_hello_message(c->info->id, c->info->next_seq.fetch_add(1), util::unix_ms(),
+                                                    config_.max_message_size, config_.rate_limit_capacity,
+                                                    config_.rate_limit_refill, config_.heartbeat_interval_ms,
+                                                    c->info->msgpack, c->info->compression));
+  } else if ((info.type == spec::kType_subscription_update || info.type == spec::kType_subscription) &&
+             config_.subscription_policy) {
+    handle_subscription(c, info.action, info.topics, info.topics_valid);
+    return;
+  }
+  push_event(InboundKind::Msg, c, std::string(json));
+}
+
+namespace {
+
+// True if every topic matched by `requested` is matched by `policy`.
+bool policy_covers(std::string_view policy, std::string_view requested) {
+  if (!util::is_glob(requested)) return util::glob_match(policy, requested);
+  if (policy == requested) return true;
+  // policy = literal prefix + a single trailing '*': covers any glob whose own
+  // literal prefix starts with that prefix.
+  const std::size_t star = policy.find_first_of("*?");
+  if (star != policy.size() - 1 || policy.back() != '*') return false;
+  const std::string_view prefix = policy.substr(0, star);
+  const std::string_view req_prefix = requested.substr(0, requested.find_first_of("*?"));
+  return req_prefix.starts_with(prefix);
+}
+
+std::string substitute_user(std::string_view pattern, std::string_view user_id) {
+  std::string out(pattern);
+  const std::string_view key = "{user_id}";
+  for (std::size_t at = out.find(key); at != std::string::npos; at = out.find(key, at + user_id.size()))
+    out.replace(at, key.size(), user_id);
+  return out;
+}
+
+}  // namespace
+
+void Shard::handle_subscription(Connection* c, std::string_view action, const std::vector<std::string>& topics,
+                                bool topics_valid) {
+  if (!topics_valid || topics.empty()) {
+    send_text_now(c, protocol::error_message(spec::kErrorInvalidSubscription,
+                                             "subscription_update needs p.topics: a non-empty list of strings", true));
+    return;
+  }
+  if (action != "subscribe" && action != "unsubscribe") {
+    send_text_now(c, protocol::error_message(spec::kErrorInvalidAction,
+                                             "p.action must be \"subscribe\" or \"unsubscribe\"", true));
+    return;
+  }
+  protocol::SubscriptionAck ack;
+  ack.action = action;
+  std::vector<std::string> added, removed;
+  if (action == "subscribe") {
+    for (const auto& topic : topics) {
+      bool allowed = false;
+      for (const auto& pattern : *config_.subscription_policy) {
+        // A user without an id cannot use {user_id} patterns.
+        if (pattern.find("{user_id}") != std::string::npos && c->info->user_id.empty()) continue;
+        if (policy_covers(substitute_user(pattern, c->info->user_id), topic)) {
+          allowed = true;
+          break;
+        }
+      }
+      if (allowed) {
+        ack.success_topics.push_back(topic);
+        if (index_topics_.add(topic, c)) added.push_back(topic);
+      } else {
+        ack.failed_topics.push_back(topic);
+      }
+    }
+  } else {
+    for (const auto& topic : topics) {
+      ack.success_topics.push_back(topic);
+      if (index_topics_.remove(topic, c)) removed.push_back(topic);
+    }
+  }
+  host_.topics_changed(c->info, added, removed);
+  {
+    std::lock_guard lock(c->info->mu);
+    ack.active.assign(c->info->topics.begin(), c->info->topics.end());
+  }
+  std::sort(ack.active.begin(), ack.active.end());
+  send_text_now(c, protocol::subscription_ack_message(ack, c->info->next_seq.fetch_add(1), util::unix_ms()));
+}
+
+// ---- output ----------------------------------------------------------------
+
+void Shard::enqueue(Connection* c, FrameRef frame) {
+  if (c->state == ConnState::Dead) return;
+  const std::size_t size = frame->size();
+  if (c->state == ConnState::Open && c->out_bytes + size > config_.max_outbound_bytes && c->out_bytes != 0) {
+    if (config_.slow_consumer == SlowConsumerPolicy::Drop) {
+      counters_.slow_consumer_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    counters_.slow_consumer_closed.fetch_add(1, std::memory_order_relaxed);
+    // The queue is full, so a close frame would wait behind it: drop the queue
+    // first, then close (the peer sees 1013 and reconnects later).
+    c->out.erase(c->out.begin() + static_cast<std::ptrdiff_t>(c->out_head) + (c->out_offset != 0 ? 1 : 0),
+                 c->out.end());
+    c->out_bytes = 0;
+    for (std::size_t i = c->out_head; i < c->out.size(); ++i) c->out_bytes += c->out[i]->size();
+    c->out_bytes -= c->out_offset;
+    start_close(c, static_cast<std::uint16_t>(spec::CloseCode::TRY_AGAIN_LATER), "slow consumer");
+    return;
+  }
+  c->out_bytes += size;
+  c->out.push_back(std::move(frame));
+  if (!c->dirty) {
+    c->dirty = true;
+    dirty_.push_back(c);
+  }
+}
+
+void Shard::flush_dirty() {
+  // flush() may append to dirty_ (never for the connection being flushed), so index.
+  for (std::size_t i = 0; i < dirty_.size(); ++i) {
+    Connection* c = dirty_[i];
+    c->dirty = false;
+    if (c->state != ConnState::Dead && !c->write_pending) flush(c);
+  }
+  dirty_.clear();
+}
+
+void Shard::flush(Connection* c) {
+  const int fd = c->sock.native_handle();
+  while (c->out_head < c->out.size()) {
+    iovec iov[kMaxIov];
+    int count = 0;
+    std::size_t total = 0;
+    std::size_t offset = c->out_offset;
+    for (std::size_t i = c->out_head; i < c->out.size() && count < kMaxIov; ++i) {
+      FrameBuffer* f = c->out[i].get();
+      iov[count].iov_base = const_cast<char*>(f->bytes()) + offset;
+      iov[count].iov_len = f->size() - offset;
+      total += iov[count].iov_len;
+      offset = 0;
+      ++count;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    counters_.write_calls.fetch_add(1, std::memory_order_relaxed);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        arm_write(c);
+        return;
+      }
+      abort(c);
+      return;
+    }
+    c->last_send_ns = now_ns();
+    counters_.bytes_out.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+    auto left = static_cast<std::size_t>(n);
+    c->out_bytes -= left;
+    while (left > 0) {
+      const std::size_t rest = c->out[c->out_head]->size() - c->out_offset;
+      if (left >= rest) {
+        left -= rest;
+        c->out[c->out_head] = FrameRef();
+        ++c->out_head;
+        c->out_offset = 0;
+        counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        c->out_offset += left;
+        left = 0;
+      }
+    }
+    if (static_cast<std::size_t>(n) < total) {  // the socket buffer is full
+      arm_write(c);
+      return;
+    }
+  }
+  c->out.clear();
+  c->out_head = 0;
+  if (c->out.capacity() > kKeepOutCapacity) std::vector<FrameRef>().swap(c->out);
+  if (c->close_after_flush) abort(c);
+}
+
+// ---- closing ----------------------------------------------------------------
+
+void Shard::unregister(Connection* c) {
+  if (!c->info) return;
+  if (by_serial_.erase(c->serial) != 0) {
+    std::vector<std::string> topics;
+    {
+      std::lock_guard lock(c->info->mu);
+      topics.assign(c->info->topics.begin(), c->info->topics.end());
+    }
+    for (const auto& t : topics) index_topics_.remove(t, c);
+    c->info->open.store(false, std::memory_order_release);
+    counters_.open_now.fetch_sub(1, std::memory_order_relaxed);
+    counters_.connections_closed.fetch_add(1, std::memory_order_relaxed);
+    host_.connection_closed(c->info);
+    push_event(InboundKind::Disconnect, c, {});
+  }
+  if (c->slot_reserved) {
+    c->slot_reserved = false;
+    host_.release_slot();
+  }
+}
+
+void Shard::start_close(Connection* c, std::uint16_t code, std::string_view reason) {
+  if (c->state != ConnState::Open) {
+    if (c->state == ConnState::Http) abort(c);
+    return;
+  }
+  c->state = ConnState::Closing;
+  c->close_deadline_ns = now_ns() + kCloseGraceNs;
+  unregister(c);
+  // Past this point the only output is the close frame.
+  FrameRef frame = make_raw(protocol::encode_close_frame(code, reason));
+  c->out_bytes += frame->size();
+  c->out.push_back(std::move(frame));
+  if (!c->dirty) {
+    c->dirty = true;
+    dirty_.push_back(c);
+  }
+}
+
+void Shard::on_peer_close(Connection* c, std::uint16_t code) {
+  if (c->state == ConnState::Closing) {  // the answer to our close: done
+    c->close_after_flush = true;
+    if (c->out_head >= c->out.size()) abort(c);
+    return;
+  }
+  if (c->state != ConnState::Open) return;
+  // Echo the peer's code (1000 when it sent none) and close once it is written.
+  start_close(c, code == 1005 ? 1000 : code, "");
+  c->close_after_flush = true;
+}
+
+void Shard::abort(Connection* c) {
+  if (c->state == ConnState::Dead) return;
+  if (c->state == ConnState::Open) unregister(c);
+  if (c->slot_reserved) {
+    c->slot_reserved = false;
+    host_.release_slot();
+  }
+  c->state = ConnState::Dead;
+  asio::error_code ec;
+  c->sock.close(ec);  // pending waits complete with operation_aborted
+  c->out.clear();
+  c->out_head = c->out_offset = c->out_bytes = 0;
+  std::string().swap(c->in);
+  // Swap-remove from all_.
+  Connection* last = all_.back();
+  all_[c->all_index] = last;
+  last->all_index = c->all_index;
+  all_.pop_back();
+  dead_.push_back(c);
+  live_.fetch_sub(1, std::memory_order_release);
+}
+
+void Shard::collect_garbage() {
+  std::size_t keep = 0;
+  for (Connection* c : dead_) {
+    if (c->pending_ops == 0 && !c->dirty) {
+      delete c;
+    } else {
+      dead_[keep++] = c;
+    }
+  }
+  dead_.resize(keep);
+}
+
+// ---- timers -----------------------------------------------------------------
+
+void Shard::arm_tick() {
+  std::int64_t period_ms = 1000;
+  if (config_.heartbeat_interval_ms > 0) period_ms = std::min(period_ms, config_.heartbeat_interval_ms / 4);
+  if (config_.idle_timeout_ms > 0) period_ms = std::min(period_ms, config_.idle_timeout_ms / 4);
+  period_ms = std::max<std::int64_t>(period_ms, 20);
+  timer_.expires_after(std::chrono::milliseconds(period_ms));
+  timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec) return;
+    tick();
+    arm_tick();
+  });
+}
+
+void Shard::tick() {
+  const std::int64_t now = now_ns();
+  const std::int64_t idle_ns = config_.idle_timeout_ms * 1'000'000;
+  const std::int64_t heartbeat_ns = config_.heartbeat_interval_ms * 1'000'000;
+  const std::int64_t handshake_ns = config_.handshake_timeout_ms * 1'000'000;
+  std::vector<Connection*> snapshot = all_;
+  for (Connection* c : snapshot) {
+    switch (c->state) {
+      case ConnState::Http:
+        if (now - c->opened_ns > handshake_ns) abort(c);
+        break;
+      case ConnState::Open:
+        if (idle_ns > 0 && now - c->last_recv_ns > idle_ns) {
+          counters_.idle_closed.fetch_add(1, std::memory_order_relaxed);
+          start_close(c, static_cast<std::uint16_t>(spec::CloseCode::GOING_AWAY), "idle timeout");
+        } else if (heartbeat_ns > 0 && now - c->last_send_ns >= heartbeat_ns && c->out_head >= c->out.size()) {
+          const std::string stamp = std::to_string(util::unix_ms());
+          enqueue(c, make_frame(protocol::Opcode::Ping, stamp));
+          c->last_send_ns = now;
+        }
+        break;
+      case ConnState::Closing:
+      case ConnState::HttpClosing:
+        if (now > c->close_deadline_ns) abort(c);
+        break;
+      case ConnState::Dead:
+        break;
+    }
+  }
+  flush_dirty();
+  flush_events();
+  collect_garbage();
+}
+
+}  // namespace wse::transport

@@ -9,8 +9,9 @@ cmake --build build/fuzz -j "$(nproc)"
 for target in build/fuzz/tests/fuzz/fuzz_*; do
   [ -x "$target" ] || continue
   name="$(basename "$target")"
-  corpus="tests/fuzz/corpus/${name#fuzz_}"
-  mkdir -p "$corpus"
+  seeds="tests/fuzz/corpus/${name#fuzz_}"   # committed seed inputs (read only)
+  work="build/fuzz/corpus/${name#fuzz_}"    # what this run discovers
+  mkdir -p "$seeds" "$work"
   echo "fuzz: $name for ${SECONDS_PER_TARGET}s"
-  "$target" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 "$corpus"
+  "$target" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 "$work" "$seeds"
 done

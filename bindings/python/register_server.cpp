@@ -3,6 +3,7 @@
 // waiting (drain_inbound, stop) happens with the GIL released.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
 #include <nanobind/stl/vector.h>
 
 #include <atomic>
@@ -480,7 +481,16 @@ void register_server(nb::module_& m) {
       .def(nb::init<std::string, int, std::size_t, nb::object, std::optional<std::string>, std::optional<std::string>,
                     std::size_t, std::size_t, std::size_t, std::size_t, const std::string&, double, double, double,
                     double, int, std::optional<std::vector<std::string>>, std::vector<std::string>, bool, double>(),
-           nb::arg("host"), nb::arg("port"), nb::arg("max_connections") = 1000, nb::arg("jwt_secret") = nb::none(),
+           nb::sig("def __init__(self, host: str, port: int, max_connections: int = 1000, "
+                   "jwt_secret: bytes | str | None = None, jwt_issuer: str | None = None, "
+                   "jwt_audience: str | None = None, max_inbound_queue_size: int = 131072, *, "
+                   "io_threads: int = 0, max_message_size: int = 1048576, max_outbound_bytes: int = 4194304, "
+                   "slow_consumer: str = 'close', heartbeat_interval: float = 15.0, idle_timeout: float = 90.0, "
+                   "rate_limit_capacity: float = 10000.0, rate_limit_refill: float = 10000.0, "
+                   "compression_level: int = 1, subscription_policy: collections.abc.Sequence[str] | None = None, "
+                   "allowed_origins: collections.abc.Sequence[str] = [], auth_reject_http: bool = False, "
+                   "handshake_timeout: float = 10.0) -> None"),
+           nb::arg("host"), nb::arg("port"), nb::arg("max_connections") = 1000, nb::arg("jwt_secret").none() = nb::none(),
            nb::arg("jwt_issuer") = nb::none(), nb::arg("jwt_audience") = nb::none(),
            nb::arg("max_inbound_queue_size") = 131072, nb::kw_only(), nb::arg("io_threads") = 0,
            nb::arg("max_message_size") = 1048576, nb::arg("max_outbound_bytes") = 4194304,
@@ -501,36 +511,36 @@ void register_server(nb::module_& m) {
       .def("enable_drain_mode", &PyServer::enable_drain_mode,
            "Deliver inbound events through drain_inbound() only, never through callbacks (the default\n"
            "when no callbacks are set).")
-      .def("set_callbacks", &PyServer::set_callbacks, nb::arg("on_connect"), nb::arg("on_message"),
+      .def("set_callbacks", &PyServer::set_callbacks, nb::sig("def set_callbacks(self, on_connect: collections.abc.Callable[[str, typing.Any], object], on_message: collections.abc.Callable[[str, typing.Any], object], on_disconnect: collections.abc.Callable[[str], object]) -> None"), nb::arg("on_connect"), nb::arg("on_message"),
            nb::arg("on_disconnect"),
            "Callback mode: on_connect(conn_id, user_id_or_cookie), on_message(conn_id, dict|str|bytes),\n"
            "on_disconnect(conn_id), called from one native thread holding the GIL.")
-      .def("drain_inbound", &PyServer::drain_inbound, nb::arg("max_count") = 256, nb::arg("timeout_ms") = 50,
+      .def("drain_inbound", &PyServer::drain_inbound, nb::sig("def drain_inbound(self, max_count: int = 256, timeout_ms: int = 50) -> list[tuple[str, str, typing.Any]]"), nb::arg("max_count") = 256, nb::arg("timeout_ms") = 50,
            "Waits up to timeout_ms (GIL released) for events, then returns up to max_count tuples\n"
            "(kind, conn_id, data), kind in auth_connect/connect/msg/raw/bin/disconnect; [] on timeout.")
-      .def("send", &PyServer::send, nb::arg("conn_id"), nb::arg("text"),
+      .def("send", &PyServer::send, nb::sig("def send(self, conn_id: str, text: str) -> bool"), nb::arg("conn_id"), nb::arg("text"),
            "Queues one text frame, verbatim. False if the connection is unknown or closed.")
-      .def("send_bytes", &PyServer::send_bytes, nb::arg("conn_id"), nb::arg("data"),
+      .def("send_bytes", &PyServer::send_bytes, nb::sig("def send_bytes(self, conn_id: str, data: bytes | bytearray | memoryview) -> bool"), nb::arg("conn_id"), nb::arg("data"),
            "Queues one binary frame, verbatim. False if the connection is unknown or closed.")
-      .def("send_event", &PyServer::send_event, nb::arg("conn_id"), nb::arg("event"),
+      .def("send_event", &PyServer::send_event, nb::sig("def send_event(self, conn_id: str, event: dict[str, typing.Any], compression_threshold: int = 1024) -> int"), nb::arg("conn_id"), nb::arg("event"),
            nb::arg("compression_threshold") = 1024,
            "Wraps the event in the envelope (id, ts, per-connection seq, v), picks its category prefix,\n"
            "compresses above compression_threshold (C:) or packs msgpack (M:) for ?format=msgpack clients.\n"
            "Returns the payload bytes queued; 0 for an unknown connection or an id already sent to it.")
-      .def("broadcast", &PyServer::broadcast, nb::arg("data"),
+      .def("broadcast", &PyServer::broadcast, nb::sig("def broadcast(self, data: str | bytes) -> None"), nb::arg("data"),
            "Sends str (text frame) or bytes (binary frame) to every open connection.")
-      .def("broadcast_all", &PyServer::broadcast, nb::arg("data"), "Alias of broadcast().")
-      .def("broadcast_all_bytes", &PyServer::broadcast_bytes, nb::arg("data"), "broadcast() for bytes.")
-      .def("publish_local", &PyServer::publish_local, nb::arg("topic"), nb::arg("data"),
+      .def("broadcast_all", &PyServer::broadcast, nb::sig("def broadcast_all(self, data: str | bytes) -> None"), nb::arg("data"), "Alias of broadcast().")
+      .def("broadcast_all_bytes", &PyServer::broadcast_bytes, nb::sig("def broadcast_all_bytes(self, data: bytes | bytearray | memoryview) -> None"), nb::arg("data"), "broadcast() for bytes.")
+      .def("publish_local", &PyServer::publish_local, nb::sig("def publish_local(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"), nb::arg("data"),
            "Delivers data (str -> text frame, bytes -> binary) to every subscriber of topic on this\n"
            "instance, exact or glob, once per connection. The frame is built once and shared.")
-      .def("broadcast_local", &PyServer::publish_local, nb::arg("topic"), nb::arg("data"),
+      .def("broadcast_local", &PyServer::publish_local, nb::sig("def broadcast_local(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"), nb::arg("data"),
            "Alias of publish_local().")
-      .def("publish", &PyServer::publish_local, nb::arg("topic"), nb::arg("data"),
+      .def("publish", &PyServer::publish_local, nb::sig("def publish(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"), nb::arg("data"),
            "Publishes through the broker; without a Redis broker, the same as publish_local().")
-      .def("subscribe_connection", &PyServer::subscribe_connection, nb::arg("conn_id"), nb::arg("topics"),
+      .def("subscribe_connection", &PyServer::subscribe_connection, nb::sig("def subscribe_connection(self, conn_id: str, topics: collections.abc.Sequence[str]) -> bool"), nb::arg("conn_id"), nb::arg("topics"),
            "Subscribes a connection to topics ('*' and '?' globs allowed). False if the connection is unknown.")
-      .def("unsubscribe_connection", &PyServer::unsubscribe_connection, nb::arg("conn_id"),
+      .def("unsubscribe_connection", &PyServer::unsubscribe_connection, nb::sig("def unsubscribe_connection(self, conn_id: str, topics: collections.abc.Sequence[str] | None = None) -> bool"), nb::arg("conn_id"),
            nb::arg("topics") = nb::none(), "Removes the given topics, or all of them when topics is None.")
       .def("get_topic_subscriber_count", &PyServer::topic_subscriber_count, nb::arg("topic"),
            "Connections subscribed to exactly this topic string (a pattern counts under its own text).")
@@ -540,7 +550,7 @@ void register_server(nb::module_& m) {
       .def("get_connections", &PyServer::connections, "conn_ids of the open connections.")
       .def("disconnect", &PyServer::disconnect, nb::arg("conn_id"), nb::arg("code") = 1000, nb::arg("reason") = "",
            "Closes a connection with a close frame. False if unknown. ValueError for an invalid code.")
-      .def("health_snapshot", &PyServer::health_snapshot,
+      .def("health_snapshot", &PyServer::health_snapshot, nb::sig("def health_snapshot(self) -> dict[str, typing.Any]"),
            "Counters: the seed's keys (connections, inbound_*, redis_*, uptime_secs) and ours.")
       .def("inbound_queue_depth", &PyServer::inbound_queue_depth)
       .def("inbound_dropped_count", &PyServer::inbound_dropped_count);

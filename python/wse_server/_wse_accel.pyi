@@ -1,3 +1,159 @@
 """Native core of WSE (private; import from wse_server instead)."""
 
-__all__: list[str] = []
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+__all__: list[str] = ["WSEServer", "RustWSEServer"]
+
+class WSEServer:
+    """
+    The standalone WebSocket server: accept, upgrade, JWT, framing, ping/pong, rate limiting,
+    compression and topic fan-out run on native I/O threads; Python steers it and drains
+    inbound events in batches. See docs/PROTOCOL.md for the wire protocol and README.md
+    for every option and its default.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        max_connections: int = 1000,
+        jwt_secret: bytes | str | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | None = None,
+        max_inbound_queue_size: int = 131072,
+        *,
+        io_threads: int = 0,
+        max_message_size: int = 1048576,
+        max_outbound_bytes: int = 4194304,
+        slow_consumer: str = "close",
+        heartbeat_interval: float = 15.0,
+        idle_timeout: float = 90.0,
+        rate_limit_capacity: float = 10000.0,
+        rate_limit_refill: float = 10000.0,
+        compression_level: int = 1,
+        subscription_policy: Sequence[str] | None = None,
+        allowed_origins: Sequence[str] = [],
+        auth_reject_http: bool = False,
+        handshake_timeout: float = 10.0,
+    ) -> None:
+        """
+        Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)
+        enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).
+        """
+
+    def start(self) -> None:
+        """
+        Binds, listens and starts the I/O threads. RuntimeError if already running or the port is taken.
+        """
+
+    def stop(self) -> None:
+        """
+        Graceful stop: close frames (1012) to every client, flush, join the threads. Idempotent.
+        start() may be called again afterwards.
+        """
+
+    def is_running(self) -> bool: ...
+    @property
+    def port(self) -> int:
+        """The bound port (0 before start())."""
+
+    def enable_drain_mode(self) -> None:
+        """
+        Deliver inbound events through drain_inbound() only, never through callbacks (the default
+        when no callbacks are set).
+        """
+
+    def set_callbacks(
+        self,
+        on_connect: Callable[[str, Any], object],
+        on_message: Callable[[str, Any], object],
+        on_disconnect: Callable[[str], object],
+    ) -> None:
+        """
+        Callback mode: on_connect(conn_id, user_id_or_cookie), on_message(conn_id, dict|str|bytes),
+        on_disconnect(conn_id), called from one native thread holding the GIL.
+        """
+
+    def drain_inbound(self, max_count: int = 256, timeout_ms: int = 50) -> list[tuple[str, str, Any]]:
+        """
+        Waits up to timeout_ms (GIL released) for events, then returns up to max_count tuples
+        (kind, conn_id, data), kind in auth_connect/connect/msg/raw/bin/disconnect; [] on timeout.
+        """
+
+    def send(self, conn_id: str, text: str) -> bool:
+        """
+        Queues one text frame, verbatim. False if the connection is unknown or closed.
+        """
+
+    def send_bytes(self, conn_id: str, data: bytes | bytearray | memoryview) -> bool:
+        """
+        Queues one binary frame, verbatim. False if the connection is unknown or closed.
+        """
+
+    def send_event(self, conn_id: str, event: dict[str, Any], compression_threshold: int = 1024) -> int:
+        """
+        Wraps the event in the envelope (id, ts, per-connection seq, v), picks its category prefix,
+        compresses above compression_threshold (C:) or packs msgpack (M:) for ?format=msgpack clients.
+        Returns the payload bytes queued; 0 for an unknown connection or an id already sent to it.
+        """
+
+    def broadcast(self, data: str | bytes) -> None:
+        """
+        Sends str (text frame) or bytes (binary frame) to every open connection.
+        """
+
+    def broadcast_all(self, data: str | bytes) -> None:
+        """Alias of broadcast()."""
+
+    def broadcast_all_bytes(self, data: bytes | bytearray | memoryview) -> None:
+        """broadcast() for bytes."""
+
+    def publish_local(self, topic: str, data: str | bytes) -> None:
+        """
+        Delivers data (str -> text frame, bytes -> binary) to every subscriber of topic on this
+        instance, exact or glob, once per connection. The frame is built once and shared.
+        """
+
+    def broadcast_local(self, topic: str, data: str | bytes) -> None:
+        """Alias of publish_local()."""
+
+    def publish(self, topic: str, data: str | bytes) -> None:
+        """
+        Publishes through the broker; without a Redis broker, the same as publish_local().
+        """
+
+    def subscribe_connection(self, conn_id: str, topics: Sequence[str]) -> bool:
+        """
+        Subscribes a connection to topics ('*' and '?' globs allowed). False if the connection is unknown.
+        """
+
+    def unsubscribe_connection(self, conn_id: str, topics: Sequence[str] | None = None) -> bool:
+        """Removes the given topics, or all of them when topics is None."""
+
+    def get_topic_subscriber_count(self, topic: str) -> int:
+        """
+        Connections subscribed to exactly this topic string (a pattern counts under its own text).
+        """
+
+    def get_connection_topics(self, conn_id: str) -> list[str]:
+        """Sorted topics of a connection ([] if unknown)."""
+
+    def get_connection_count(self) -> int: ...
+    def get_connections(self) -> list[str]:
+        """conn_ids of the open connections."""
+
+    def disconnect(self, conn_id: str, code: int = 1000, reason: str = "") -> bool:
+        """
+        Closes a connection with a close frame. False if unknown. ValueError for an invalid code.
+        """
+
+    def health_snapshot(self) -> dict[str, Any]:
+        """
+        Counters: the seed's keys (connections, inbound_*, redis_*, uptime_secs) and ours.
+        """
+
+    def inbound_queue_depth(self) -> int: ...
+    def inbound_dropped_count(self) -> int: ...
+
+RustWSEServer: TypeAlias = WSEServer

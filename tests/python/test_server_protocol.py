@@ -1,0 +1,376 @@
+"""The wire protocol of docs/PROTOCOL.md, spoken by an independent client library
+(Python `websockets`) and, for malformed input, by a raw socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+import time
+import zlib
+from typing import Any
+
+import msgpack
+import pytest
+from server_support import RawClient, drain_until, parse_prefixed, running_server, wait_for
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from wse_server import WSEServer
+
+
+async def open_client(server: WSEServer, query: str = "") -> tuple[ClientConnection, str, dict[str, Any]]:
+    ws = await connect(f"ws://127.0.0.1:{server.port}/wse{query}")
+    ready = parse_prefixed(str(await ws.recv()))
+    assert ready["t"] == "server_ready"
+    conn_id = str(ready["p"]["details"]["connection_id"])
+    drain_until(server, lambda e: e[0] == "connect" and e[1] == conn_id)
+    return ws, conn_id, ready
+
+
+async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    msg = await asyncio.wait_for(ws.recv(), timeout)
+    if isinstance(msg, bytes):
+        if msg.startswith(b"C:"):
+            msg = zlib.decompress(msg[2:]).decode()
+        elif msg.startswith(b"M:"):
+            return dict(msgpack.unpackb(msg[2:]))
+        else:
+            msg = msg.decode()
+    return parse_prefixed(msg)
+
+
+async def test_server_ready_first_with_seq_zero() -> None:
+    with running_server() as server:
+        ws, conn_id, ready = await open_client(server)
+        assert ready["seq"] == 0
+        assert ready["v"] == 1
+        assert ready["p"]["details"]["user_id"] is None
+        assert ready["p"]["details"]["max_message_size"] == 1048576
+        assert ready["ts"].endswith("Z")
+        assert len(ready["id"]) == 36
+        assert server.get_connections() == [conn_id]
+        await ws.close()
+
+
+async def test_ping_pong_and_legacy_ping() -> None:
+    with running_server() as server:
+        ws, _, _ = await open_client(server)
+        now = int(time.time() * 1000)
+        await ws.send(json.dumps({"t": "ping", "p": {"timestamp": now}}))
+        pong = await recv_json(ws)
+        assert pong["t"] == "PONG"
+        assert pong["p"]["client_timestamp"] == now
+        assert pong["p"]["server_timestamp"] >= now
+        assert pong["p"]["latency"] >= 0
+        await ws.send('WSE{"t":"PING","p":{}}')
+        assert (await recv_json(ws))["p"]["client_timestamp"] == 0
+        await ws.send("PING:12345")
+        assert await ws.recv() == "PONG:12345"
+        latency = await ws.ping()
+        assert await asyncio.wait_for(latency, 5) >= 0
+        # Pings are answered natively, never delivered to the application.
+        assert server.drain_inbound(10, 50) == []
+        await ws.close()
+
+
+async def test_inbound_kinds_and_key_normalisation() -> None:
+    with running_server() as server:
+        ws, conn_id, _ = await open_client(server)
+        await ws.send('U{"type":"order","payload":{"qty":3}}')
+        await ws.send("just some text")
+        await ws.send(b"\x00\x01binary")
+        await ws.send("{broken json")
+        await ws.send(b"C:" + zlib.compress(b'{"t":"zipped","p":{"n":1}}'))
+        events = drain_until(server, lambda e: e[0] == "msg" and e[2].get("t") == "zipped")
+        kinds = [(k, d) for k, c, d in events if c == conn_id]
+        assert ("msg", {"t": "order", "p": {"qty": 3}}) in kinds
+        assert ("raw", "just some text") in kinds
+        assert ("bin", b"\x00\x01binary") in kinds
+        assert ("raw", "{broken json") in kinds
+        await ws.close()
+        drain_until(server, lambda e: e[0] == "disconnect" and e[1] == conn_id)
+
+
+async def test_client_hello_gets_server_hello() -> None:
+    with running_server() as server:
+        ws, conn_id, _ = await open_client(server)
+        await ws.send(json.dumps({"t": "client_hello", "p": {"client_version": "9", "protocol_version": 1}}))
+        hello = await recv_json(ws)
+        assert hello["t"] == "server_hello"
+        assert hello["seq"] == 1
+        assert hello["p"]["connection_id"] == conn_id
+        assert hello["p"]["protocol_version"] == 1
+        assert hello["p"]["rate_limit"]["capacity"] == 10000
+        drain_until(server, lambda e: e[0] == "msg" and e[2]["t"] == "client_hello")
+        await ws.close()
+
+
+async def test_send_event_envelope_seq_dedup_and_compression() -> None:
+    with running_server() as server:
+        ws, conn_id, _ = await open_client(server)
+        assert server.send_event(conn_id, {"t": "price", "p": {"v": 1}}) > 0
+        assert server.send_event(conn_id, {"t": "price_snapshot", "p": {}, "id": "fixed-id"}) > 0
+        assert server.send_event(conn_id, {"t": "price_snapshot", "p": {}, "id": "fixed-id"}) == 0  # dedup
+        assert server.send_event(conn_id, {"t": "big", "p": {"blob": "x" * 5000}}) > 0
+        assert (
+            server.send_event(conn_id, {"t": "big", "p": {"blob": "y" * 5000}}, compression_threshold=0) > 0
+        )
+        raw1 = await ws.recv()
+        assert isinstance(raw1, str)
+        assert raw1.startswith("U{")
+        e1 = parse_prefixed(raw1)
+        assert e1["seq"] == 1
+        assert e1["v"] == 1
+        assert e1["p"] == {"v": 1}
+        assert len(e1["id"]) == 36
+        raw2 = await ws.recv()
+        assert isinstance(raw2, str)
+        assert raw2.startswith("S{")
+        e2 = parse_prefixed(raw2)
+        assert e2["id"] == "fixed-id"
+        assert e2["seq"] == 2
+        raw3 = await ws.recv()
+        assert isinstance(raw3, bytes)
+        assert raw3.startswith(b"C:")
+        e3 = parse_prefixed(zlib.decompress(raw3[2:]).decode())
+        assert e3["seq"] == 3
+        assert e3["p"]["blob"] == "x" * 5000
+        raw4 = await ws.recv()
+        assert isinstance(raw4, str)
+        assert parse_prefixed(raw4)["seq"] == 4
+        # The same id may go to another connection.
+        ws2, conn2, _ = await open_client(server)
+        assert server.send_event(conn2, {"t": "price_snapshot", "p": {}, "id": "fixed-id"}) > 0
+        assert (await recv_json(ws2))["id"] == "fixed-id"
+        await ws.close()
+        await ws2.close()
+
+
+async def test_msgpack_connections() -> None:
+    with running_server() as server:
+        ws, conn_id, ready = await open_client(server, "?format=msgpack")
+        assert ready["p"]["details"]["features"]["msgpack"] is True
+        server.send_event(conn_id, {"t": "tick", "p": {"b": b"\x01\x02", "n": 5}})
+        raw = await ws.recv()
+        assert isinstance(raw, bytes)
+        assert raw.startswith(b"M:")
+        event = msgpack.unpackb(raw[2:])
+        assert event["t"] == "tick"
+        assert event["p"] == {"b": b"\x01\x02", "n": 5}
+        assert event["seq"] == 1
+        await ws.send(b"M:" + msgpack.packb({"t": "up", "p": {"k": [1, 2]}}))
+        await ws.send(msgpack.packb({"type": "bare", "payload": {}}))
+        events = drain_until(server, lambda e: e[0] == "msg" and e[2].get("t") == "bare")
+        assert ("msg", conn_id, {"t": "up", "p": {"k": [1, 2]}}) in events
+        assert events[-1][2] == {"t": "bare", "p": {}}
+        await ws.close()
+
+
+async def test_topics_glob_and_once_per_connection() -> None:
+    with running_server() as server:
+        ws_a, a, _ = await open_client(server)
+        ws_b, b, _ = await open_client(server)
+        assert server.subscribe_connection(a, ["user:1:events", "user:*:events", "trades"])
+        assert server.subscribe_connection(b, ["user:?:events"])
+        assert server.get_topic_subscriber_count("user:1:events") == 1
+        assert server.get_topic_subscriber_count("user:*:events") == 1
+        assert server.get_connection_topics(a) == ["trades", "user:*:events", "user:1:events"]
+        server.publish_local("user:1:events", '{"t":"n","p":{"i":1}}')
+        server.publish_local("user:22:events", '{"t":"n","p":{"i":2}}')
+        server.publish_local("trades", b"\x01binary")
+        assert await ws_a.recv() == '{"t":"n","p":{"i":1}}'
+        assert await ws_a.recv() == '{"t":"n","p":{"i":2}}'
+        assert await ws_a.recv() == b"\x01binary"
+        assert await ws_b.recv() == '{"t":"n","p":{"i":1}}'
+        # a matched user:1:events twice (exact + pattern) but got it once: the next frame is a marker.
+        server.broadcast("marker")
+        assert await ws_a.recv() == "marker"
+        assert await ws_b.recv() == "marker"
+        assert server.unsubscribe_connection(a, ["user:*:events"])
+        server.publish_local("user:22:events", "gone?")
+        server.broadcast_all("marker2")
+        assert await ws_a.recv() == "marker2"
+        assert server.unsubscribe_connection(b)
+        assert server.get_connection_topics(b) == []
+        assert server.get_topic_subscriber_count("user:?:events") == 0
+        await ws_a.close()
+        wait_for(lambda: server.get_topic_subscriber_count("trades") == 0, what="unsubscribe on disconnect")
+        await ws_b.close()
+
+
+async def test_subscription_policy_lets_clients_subscribe() -> None:
+    with running_server(subscription_policy=["prices:*", "chat:room?"]) as server:
+        ws, _conn_id, _ = await open_client(server)
+        request = {
+            "t": "subscription_update",
+            "p": {"action": "subscribe", "topics": ["prices:AAPL", "admin", "*"]},
+        }
+        await ws.send("WSE" + json.dumps(request))
+        ack = await recv_json(ws)
+        assert ack["t"] == "subscription_update"
+        assert ack["p"]["success"] is False
+        assert ack["p"]["success_topics"] == ["prices:AAPL"]
+        assert [f["topic"] for f in ack["p"]["failed_topics"]] == ["admin", "*"]
+        assert ack["p"]["active_subscriptions"] == ["prices:AAPL"]
+        assert server.get_topic_subscriber_count("prices:AAPL") == 1
+        server.publish_local("prices:AAPL", "p1")
+        server.publish_local("admin", "nope")
+        assert await ws.recv() == "p1"
+        await ws.send(json.dumps({"t": "subscription_update", "p": {"action": "subscribe", "topics": []}}))
+        assert (await recv_json(ws))["p"]["code"] == "INVALID_SUBSCRIPTION"
+        await ws.send(json.dumps({"t": "subscription_update", "p": {"action": "wipe", "topics": ["x"]}}))
+        assert (await recv_json(ws))["p"]["code"] == "INVALID_ACTION"
+        await ws.send(
+            json.dumps({"t": "subscription", "p": {"action": "unsubscribe", "topics": ["prices:AAPL"]}})
+        )
+        assert (await recv_json(ws))["p"]["active_subscriptions"] == []
+        assert server.get_topic_subscriber_count("prices:AAPL") == 0
+        # Handled natively: nothing reached the application.
+        assert all(e[0] != "msg" for e in server.drain_inbound(50, 50))
+        await ws.close()
+
+
+async def test_without_policy_subscription_requests_reach_python() -> None:
+    with running_server() as server:
+        ws, _conn_id, _ = await open_client(server)
+        await ws.send(json.dumps({"t": "subscription_update", "p": {"action": "subscribe", "topics": ["x"]}}))
+        drain_until(server, lambda e: e[0] == "msg" and e[2]["t"] == "subscription_update")
+        assert server.get_topic_subscriber_count("x") == 0
+        await ws.close()
+
+
+async def test_disconnect_with_code() -> None:
+    with running_server() as server:
+        ws, conn_id, _ = await open_client(server)
+        assert server.disconnect(conn_id, 4000, "replaced")
+        with pytest.raises(ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert info.value.rcvd is not None
+        assert info.value.rcvd.code == 4000
+        assert info.value.rcvd.reason == "replaced"
+        drain_until(server, lambda e: e[0] == "disconnect" and e[1] == conn_id)
+
+
+async def test_rate_limit_warning() -> None:
+    with running_server(rate_limit_capacity=5, rate_limit_refill=1) as server:
+        ws, _conn_id, _ = await open_client(server)
+        for i in range(20):
+            await ws.send(json.dumps({"t": "spam", "p": {"i": i}}))
+        warning = await recv_json(ws)
+        assert warning["t"] == "rate_limit_warning"
+        assert warning["p"]["code"] == "RATE_LIMIT_EXCEEDED"
+        assert warning["p"]["capacity"] == 5
+        await asyncio.sleep(0.2)
+        delivered = [e for e in server.drain_inbound(100, 50) if e[0] == "msg"]
+        assert 5 <= len(delivered) <= 6
+        assert server.health_snapshot()["rate_limited"] >= 14
+        # ping is never rate limited
+        await ws.send('{"t":"ping","p":{"timestamp":1}}')
+        assert (await recv_json(ws))["t"] == "PONG"
+        await ws.close()
+
+
+def test_protocol_violations_close_with_the_right_code() -> None:
+    cases: list[tuple[str, Any, int]] = [
+        ("unmasked", lambda c: c.send_frame(1, b"hi", masked=False), 1002),
+        ("bad utf-8", lambda c: c.send_frame(1, b"\xc3\x28"), 1007),
+        ("rsv bit", lambda c: c.send_frame(1, b"hi", rsv=0x40), 1002),
+        ("bad opcode", lambda c: c.send_frame(5, b""), 1002),
+        ("too big", lambda c: c.send_frame(2, b"z" * 2048), 1009),
+        ("bad close code", lambda c: c.send_frame(8, struct.pack(">H", 999)), 1002),
+    ]
+    with running_server(max_message_size=1024) as server:
+        for name, action, expected in cases:
+            client = RawClient(server.port)
+            client.recv_frame()  # server_ready
+            action(client)
+            code, _ = client.recv_until_close()
+            assert code == expected, name
+            client.close()
+        assert server.health_snapshot()["protocol_errors"] >= 5
+
+
+def test_fragmentation_and_control_frames_between_fragments() -> None:
+    with running_server() as server:
+        client = RawClient(server.port)
+        client.recv_frame()
+        client.send_frame(1, b'{"t":"frag",', fin=False)
+        client.send_frame(9, b"ping-in-between")
+        client.send_frame(0, b'"p":{"x":', fin=False)
+        client.send_frame(0, b"1}}")
+        op, payload = client.recv_frame()
+        assert (op, payload) == (10, b"ping-in-between")
+        events = drain_until(server, lambda e: e[0] == "msg")
+        assert events[-1][2] == {"t": "frag", "p": {"x": 1}}
+        client.send_frame(8, struct.pack(">H", 1000) + b"bye")
+        code, _ = client.recv_until_close()
+        assert code == 1000
+        client.close()
+
+
+def test_inflate_bomb_closes_with_1009() -> None:
+    with running_server(max_message_size=64 * 1024) as server:
+        client = RawClient(server.port)
+        client.recv_frame()
+        bomb = zlib.compress(b"{" + b" " * (10 * 1024 * 1024) + b"}", 9)
+        assert len(bomb) < 64 * 1024
+        client.send_frame(2, b"C:" + bomb)
+        code, _ = client.recv_until_close()
+        assert code == 1009
+        client.close()
+
+
+def test_idle_timeout_and_heartbeat() -> None:
+    with running_server(heartbeat_interval=0.2, idle_timeout=0.8) as server:
+        client = RawClient(server.port)
+        client.recv_frame()
+        op, _ = client.recv_frame(timeout=3)
+        assert op == 9  # server heartbeat ping
+        code, _ = client.recv_until_close(timeout=5)
+        assert code == 1001
+        assert server.health_snapshot()["idle_closed"] == 1
+        client.close()
+
+
+def test_slow_consumer_is_closed_with_1013() -> None:
+    with running_server(max_outbound_bytes=64 * 1024) as server:
+        client = RawClient(server.port)
+        client.recv_frame()
+        conn_id = drain_until(server, lambda e: e[0] == "connect")[-1][1]
+        server.subscribe_connection(conn_id, ["flood"])
+        client.sock.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 4096)
+        blob = "x" * 16384
+        for _ in range(2000):  # ~32 MiB towards a client that never reads
+            server.publish_local("flood", blob)
+            if server.health_snapshot()["slow_consumer_closed"]:
+                break
+        wait_for(lambda: server.health_snapshot()["slow_consumer_closed"] == 1, what="slow consumer close")
+        wait_for(lambda: server.get_connection_count() == 0, what="slow consumer gone")
+        drain_until(server, lambda e: e[0] == "disconnect")
+        client.close()
+
+
+def test_slow_consumer_drop_policy_keeps_connection() -> None:
+    with running_server(max_outbound_bytes=64 * 1024, slow_consumer="drop") as server:
+        client = RawClient(server.port)
+        client.recv_frame()
+        conn_id = drain_until(server, lambda e: e[0] == "connect")[-1][1]
+        server.subscribe_connection(conn_id, ["flood"])
+        blob = "x" * 16384
+        for _ in range(2000):
+            server.publish_local("flood", blob)
+        wait_for(lambda: server.health_snapshot()["slow_consumer_dropped"] > 0, what="drops")
+        assert server.get_connection_count() == 1
+        client.close()
+
+
+async def test_many_messages_in_order() -> None:
+    with running_server() as server:
+        ws, conn_id, _ = await open_client(server)
+        server.subscribe_connection(conn_id, ["seq"])
+        for i in range(5000):
+            server.publish_local("seq", f'{{"seq":{i}}}')
+        for i in range(5000):
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["seq"] == i
+        await ws.close()

@@ -68,7 +68,8 @@ nb::object event_tuple(const InboundEvent& ev) {
     case InboundKind::AuthConnect:
     case InboundKind::Connect:
     case InboundKind::Raw:
-      data = nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+      data =
+          nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
       break;
     case InboundKind::Msg:
       try {
@@ -76,10 +77,12 @@ nb::object event_tuple(const InboundEvent& ev) {
         normalize_keys(data);
       } catch (const nb::python_error&) {
         kind = InboundKind::Raw;
-        data = nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+        data = nb::steal(
+            PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
       } catch (const std::exception&) {
         kind = InboundKind::Raw;
-        data = nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+        data = nb::steal(
+            PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
       }
       break;
     case InboundKind::MsgPack:
@@ -102,9 +105,8 @@ nb::object event_tuple(const InboundEvent& ev) {
       break;
   }
   if (!data.is_valid()) throw nb::python_error();
-  return nb::make_tuple(kind_name(kind), nb::str(ev.conn->id.data(), ev.conn->id.size()), data);
+  return nb::make_tuple(kind_name(kind), nb::str(ev.conn->id().data(), ev.conn->id().size()), data);
 }
-
 
 FrameRef frame_for(nb::handle data, const char* what) {
   TextOrBytes tb(data, what);
@@ -131,8 +133,8 @@ class PyServer {
            std::size_t max_inbound_queue_size, std::size_t io_threads, std::size_t max_message_size,
            std::size_t max_outbound_bytes, const std::string& slow_consumer, double heartbeat_interval,
            double idle_timeout, double rate_limit_capacity, double rate_limit_refill, int compression_level,
-           std::optional<std::vector<std::string>> subscription_policy, std::vector<std::string> allowed_origins,
-           bool auth_reject_http, double handshake_timeout) {
+           std::optional<std::vector<std::string>> subscription_policy,
+           std::vector<std::string> allowed_origins, bool auth_reject_http, double handshake_timeout) {
     if (port < 0 || port > 65535) throw InvalidArgument("port must be between 0 and 65535");
     config_.host = std::move(host);
     config_.port = static_cast<std::uint16_t>(port);
@@ -222,9 +224,11 @@ class PyServer {
     {
       nb::gil_scoped_release release;
       if (server_) {
-        server_->inbound_queue().pop(events, max_count, std::chrono::milliseconds(std::max<std::int64_t>(timeout_ms, 0)));
+        server_->inbound_queue().pop(events, max_count,
+                                     std::chrono::milliseconds(std::max<std::int64_t>(timeout_ms, 0)));
       } else if (timeout_ms > 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));  // not started: nothing can arrive
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(timeout_ms));  // not started: nothing can arrive
       }
     }
     nb::list out;
@@ -239,14 +243,17 @@ class PyServer {
 
   bool send_bytes(const std::string& conn_id, nb::handle data) {
     BytesView view(data, "send_bytes: data");
-    return srv("send_bytes").send_frame(conn_id, transport::make_frame(protocol::Opcode::Binary, view.view()));
+    return srv("send_bytes")
+        .send_frame(conn_id, transport::make_frame(protocol::Opcode::Binary, view.view()));
   }
 
   std::size_t send_event(const std::string& conn_id, nb::handle event, std::int64_t compression_threshold) {
     server::Server& s = srv("send_event");
-    if (!PyDict_Check(event.ptr())) throw nb::type_error(("send_event: event must be a dict, not " + py_type_name(event)).c_str());
+    if (!PyDict_Check(event.ptr()))
+      throw nb::type_error(("send_event: event must be a dict, not " + py_type_name(event)).c_str());
     nb::dict ev = nb::borrow<nb::dict>(event);
-    nb::object type = ev.contains("t") ? nb::object(ev["t"]) : (ev.contains("type") ? nb::object(ev["type"]) : nb::object());
+    nb::object type = ev.contains("t") ? nb::object(ev["t"])
+                                       : (ev.contains("type") ? nb::object(ev["type"]) : nb::object());
     if (!type.is_valid() || !PyUnicode_Check(type.ptr()))
       throw InvalidArgument("send_event: event needs a string 't' (or 'type')");
     auto info = s.find(conn_id);
@@ -361,13 +368,16 @@ class PyServer {
   std::vector<std::string> connection_topics(const std::string& conn_id) const {
     return server_ ? server_->connection_topics(conn_id) : std::vector<std::string>{};
   }
-  std::size_t connection_count() const { return server_ && server_->running() ? server_->connection_count() : 0; }
+  std::size_t connection_count() const {
+    return server_ && server_->running() ? server_->connection_count() : 0;
+  }
   std::vector<std::string> connections() const {
     return server_ && server_->running() ? server_->connection_ids() : std::vector<std::string>{};
   }
 
   bool disconnect(const std::string& conn_id, int code, const std::string& reason) {
-    if (code < 1000 || code > 4999) throw InvalidArgument("disconnect: close code must be between 1000 and 4999");
+    if (code < 1000 || code > 4999)
+      throw InvalidArgument("disconnect: close code must be between 1000 and 4999");
     return srv("disconnect").disconnect(conn_id, static_cast<std::uint16_t>(code), reason);
   }
 
@@ -380,8 +390,9 @@ class PyServer {
     d["inbound_dropped"] = h.inbound_dropped;
     // Redis keys of the seed: no broker is connected in this build of the server.
     d["redis_connected"] = false;
-    for (const char* k : {"redis_messages_received", "redis_messages_published", "redis_messages_delivered",
-                          "redis_messages_dropped", "redis_publish_errors", "redis_reconnect_count", "redis_dlq_size"})
+    for (const char* k :
+         {"redis_messages_received", "redis_messages_published", "redis_messages_delivered",
+          "redis_messages_dropped", "redis_publish_errors", "redis_reconnect_count", "redis_dlq_size"})
       d[k] = 0;
     d["uptime_secs"] = h.uptime_secs;
     d["running"] = is_running();
@@ -473,34 +484,39 @@ class PyServer {
 }  // namespace
 
 void register_server(nb::module_& m) {
-  nb::class_<PyServer>(m, "WSEServer",
-                       "The standalone WebSocket server: accept, upgrade, JWT, framing, ping/pong, rate limiting,\n"
-                       "compression and topic fan-out run on native I/O threads; Python steers it and drains\n"
-                       "inbound events in batches. See docs/PROTOCOL.md for the wire protocol and README.md\n"
-                       "for every option and its default.")
-      .def(nb::init<std::string, int, std::size_t, nb::object, std::optional<std::string>, std::optional<std::string>,
-                    std::size_t, std::size_t, std::size_t, std::size_t, const std::string&, double, double, double,
-                    double, int, std::optional<std::vector<std::string>>, std::vector<std::string>, bool, double>(),
-           nb::sig("def __init__(self, host: str, port: int, max_connections: int = 1000, "
-                   "jwt_secret: bytes | str | None = None, jwt_issuer: str | None = None, "
-                   "jwt_audience: str | None = None, max_inbound_queue_size: int = 131072, *, "
-                   "io_threads: int = 0, max_message_size: int = 1048576, max_outbound_bytes: int = 4194304, "
-                   "slow_consumer: str = 'close', heartbeat_interval: float = 15.0, idle_timeout: float = 90.0, "
-                   "rate_limit_capacity: float = 10000.0, rate_limit_refill: float = 10000.0, "
-                   "compression_level: int = 1, subscription_policy: collections.abc.Sequence[str] | None = None, "
-                   "allowed_origins: collections.abc.Sequence[str] = [], auth_reject_http: bool = False, "
-                   "handshake_timeout: float = 10.0) -> None"),
-           nb::arg("host"), nb::arg("port"), nb::arg("max_connections") = 1000, nb::arg("jwt_secret").none() = nb::none(),
-           nb::arg("jwt_issuer") = nb::none(), nb::arg("jwt_audience") = nb::none(),
-           nb::arg("max_inbound_queue_size") = 131072, nb::kw_only(), nb::arg("io_threads") = 0,
-           nb::arg("max_message_size") = 1048576, nb::arg("max_outbound_bytes") = 4194304,
-           nb::arg("slow_consumer") = "close", nb::arg("heartbeat_interval") = 15.0, nb::arg("idle_timeout") = 90.0,
-           nb::arg("rate_limit_capacity") = 10000.0, nb::arg("rate_limit_refill") = 10000.0,
-           nb::arg("compression_level") = 1, nb::arg("subscription_policy") = nb::none(),
-           nb::arg("allowed_origins") = std::vector<std::string>{}, nb::arg("auth_reject_http") = false,
-           nb::arg("handshake_timeout") = 10.0,
-           "Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)\n"
-           "enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).")
+  nb::class_<PyServer>(
+      m, "WSEServer",
+      "The standalone WebSocket server: accept, upgrade, JWT, framing, ping/pong, rate limiting,\n"
+      "compression and topic fan-out run on native I/O threads; Python steers it and drains\n"
+      "inbound events in batches. See docs/PROTOCOL.md for the wire protocol and README.md\n"
+      "for every option and its default.")
+      .def(
+          nb::init<std::string, int, std::size_t, nb::object, std::optional<std::string>,
+                   std::optional<std::string>, std::size_t, std::size_t, std::size_t, std::size_t,
+                   const std::string&, double, double, double, double, int,
+                   std::optional<std::vector<std::string>>, std::vector<std::string>, bool, double>(),
+          nb::sig(
+              "def __init__(self, host: str, port: int, max_connections: int = 1000, "
+              "jwt_secret: bytes | str | None = None, jwt_issuer: str | None = None, "
+              "jwt_audience: str | None = None, max_inbound_queue_size: int = 131072, *, "
+              "io_threads: int = 0, max_message_size: int = 1048576, max_outbound_bytes: int = 4194304, "
+              "slow_consumer: str = 'close', heartbeat_interval: float = 15.0, idle_timeout: float = 90.0, "
+              "rate_limit_capacity: float = 10000.0, rate_limit_refill: float = 10000.0, "
+              "compression_level: int = 1, subscription_policy: collections.abc.Sequence[str] | None = None, "
+              "allowed_origins: collections.abc.Sequence[str] = [], auth_reject_http: bool = False, "
+              "handshake_timeout: float = 10.0) -> None"),
+          nb::arg("host"), nb::arg("port"), nb::arg("max_connections") = 1000,
+          nb::arg("jwt_secret").none() = nb::none(), nb::arg("jwt_issuer") = nb::none(),
+          nb::arg("jwt_audience") = nb::none(), nb::arg("max_inbound_queue_size") = 131072, nb::kw_only(),
+          nb::arg("io_threads") = 0, nb::arg("max_message_size") = 1048576,
+          nb::arg("max_outbound_bytes") = 4194304, nb::arg("slow_consumer") = "close",
+          nb::arg("heartbeat_interval") = 15.0, nb::arg("idle_timeout") = 90.0,
+          nb::arg("rate_limit_capacity") = 10000.0, nb::arg("rate_limit_refill") = 10000.0,
+          nb::arg("compression_level") = 1, nb::arg("subscription_policy") = nb::none(),
+          nb::arg("allowed_origins") = std::vector<std::string>{}, nb::arg("auth_reject_http") = false,
+          nb::arg("handshake_timeout") = 10.0,
+          "Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)\n"
+          "enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).")
       .def("start", &PyServer::start,
            "Binds, listens and starts the I/O threads. RuntimeError if already running or the port is taken.")
       .def("stop", &PyServer::stop,
@@ -511,46 +527,75 @@ void register_server(nb::module_& m) {
       .def("enable_drain_mode", &PyServer::enable_drain_mode,
            "Deliver inbound events through drain_inbound() only, never through callbacks (the default\n"
            "when no callbacks are set).")
-      .def("set_callbacks", &PyServer::set_callbacks, nb::sig("def set_callbacks(self, on_connect: collections.abc.Callable[[str, typing.Any], object], on_message: collections.abc.Callable[[str, typing.Any], object], on_disconnect: collections.abc.Callable[[str], object]) -> None"), nb::arg("on_connect"), nb::arg("on_message"),
-           nb::arg("on_disconnect"),
+      .def("set_callbacks", &PyServer::set_callbacks,
+           nb::sig("def set_callbacks(self, on_connect: collections.abc.Callable[[str, typing.Any], object], "
+                   "on_message: collections.abc.Callable[[str, typing.Any], object], on_disconnect: "
+                   "collections.abc.Callable[[str], object]) -> None"),
+           nb::arg("on_connect"), nb::arg("on_message"), nb::arg("on_disconnect"),
            "Callback mode: on_connect(conn_id, user_id_or_cookie), on_message(conn_id, dict|str|bytes),\n"
            "on_disconnect(conn_id), called from one native thread holding the GIL.")
-      .def("drain_inbound", &PyServer::drain_inbound, nb::sig("def drain_inbound(self, max_count: int = 256, timeout_ms: int = 50) -> list[tuple[str, str, typing.Any]]"), nb::arg("max_count") = 256, nb::arg("timeout_ms") = 50,
+      .def("drain_inbound", &PyServer::drain_inbound,
+           nb::sig("def drain_inbound(self, max_count: int = 256, timeout_ms: int = 50) -> list[tuple[str, "
+                   "str, typing.Any]]"),
+           nb::arg("max_count") = 256, nb::arg("timeout_ms") = 50,
            "Waits up to timeout_ms (GIL released) for events, then returns up to max_count tuples\n"
            "(kind, conn_id, data), kind in auth_connect/connect/msg/raw/bin/disconnect; [] on timeout.")
-      .def("send", &PyServer::send, nb::sig("def send(self, conn_id: str, text: str) -> bool"), nb::arg("conn_id"), nb::arg("text"),
+      .def("send", &PyServer::send, nb::sig("def send(self, conn_id: str, text: str) -> bool"),
+           nb::arg("conn_id"), nb::arg("text"),
            "Queues one text frame, verbatim. False if the connection is unknown or closed.")
-      .def("send_bytes", &PyServer::send_bytes, nb::sig("def send_bytes(self, conn_id: str, data: bytes | bytearray | memoryview) -> bool"), nb::arg("conn_id"), nb::arg("data"),
+      .def("send_bytes", &PyServer::send_bytes,
+           nb::sig("def send_bytes(self, conn_id: str, data: bytes | bytearray | memoryview) -> bool"),
+           nb::arg("conn_id"), nb::arg("data"),
            "Queues one binary frame, verbatim. False if the connection is unknown or closed.")
-      .def("send_event", &PyServer::send_event, nb::sig("def send_event(self, conn_id: str, event: dict[str, typing.Any], compression_threshold: int = 1024) -> int"), nb::arg("conn_id"), nb::arg("event"),
-           nb::arg("compression_threshold") = 1024,
+      .def("send_event", &PyServer::send_event,
+           nb::sig("def send_event(self, conn_id: str, event: dict[str, typing.Any], compression_threshold: "
+                   "int = 1024) -> int"),
+           nb::arg("conn_id"), nb::arg("event"), nb::arg("compression_threshold") = 1024,
            "Wraps the event in the envelope (id, ts, per-connection seq, v), picks its category prefix,\n"
            "compresses above compression_threshold (C:) or packs msgpack (M:) for ?format=msgpack clients.\n"
            "Returns the payload bytes queued; 0 for an unknown connection or an id already sent to it.")
-      .def("broadcast", &PyServer::broadcast, nb::sig("def broadcast(self, data: str | bytes) -> None"), nb::arg("data"),
-           "Sends str (text frame) or bytes (binary frame) to every open connection.")
-      .def("broadcast_all", &PyServer::broadcast, nb::sig("def broadcast_all(self, data: str | bytes) -> None"), nb::arg("data"), "Alias of broadcast().")
-      .def("broadcast_all_bytes", &PyServer::broadcast_bytes, nb::sig("def broadcast_all_bytes(self, data: bytes | bytearray | memoryview) -> None"), nb::arg("data"), "broadcast() for bytes.")
-      .def("publish_local", &PyServer::publish_local, nb::sig("def publish_local(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"), nb::arg("data"),
+      .def("broadcast", &PyServer::broadcast, nb::sig("def broadcast(self, data: str | bytes) -> None"),
+           nb::arg("data"), "Sends str (text frame) or bytes (binary frame) to every open connection.")
+      .def("broadcast_all", &PyServer::broadcast,
+           nb::sig("def broadcast_all(self, data: str | bytes) -> None"), nb::arg("data"),
+           "Alias of broadcast().")
+      .def("broadcast_all_bytes", &PyServer::broadcast_bytes,
+           nb::sig("def broadcast_all_bytes(self, data: bytes | bytearray | memoryview) -> None"),
+           nb::arg("data"), "broadcast() for bytes.")
+      .def("publish_local", &PyServer::publish_local,
+           nb::sig("def publish_local(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"),
+           nb::arg("data"),
            "Delivers data (str -> text frame, bytes -> binary) to every subscriber of topic on this\n"
            "instance, exact or glob, once per connection. The frame is built once and shared.")
-      .def("broadcast_local", &PyServer::publish_local, nb::sig("def broadcast_local(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"), nb::arg("data"),
-           "Alias of publish_local().")
-      .def("publish", &PyServer::publish_local, nb::sig("def publish(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"), nb::arg("data"),
+      .def("broadcast_local", &PyServer::publish_local,
+           nb::sig("def broadcast_local(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"),
+           nb::arg("data"), "Alias of publish_local().")
+      .def("publish", &PyServer::publish_local,
+           nb::sig("def publish(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"),
+           nb::arg("data"),
            "Publishes through the broker; without a Redis broker, the same as publish_local().")
-      .def("subscribe_connection", &PyServer::subscribe_connection, nb::sig("def subscribe_connection(self, conn_id: str, topics: collections.abc.Sequence[str]) -> bool"), nb::arg("conn_id"), nb::arg("topics"),
-           "Subscribes a connection to topics ('*' and '?' globs allowed). False if the connection is unknown.")
-      .def("unsubscribe_connection", &PyServer::unsubscribe_connection, nb::sig("def unsubscribe_connection(self, conn_id: str, topics: collections.abc.Sequence[str] | None = None) -> bool"), nb::arg("conn_id"),
-           nb::arg("topics") = nb::none(), "Removes the given topics, or all of them when topics is None.")
+      .def("subscribe_connection", &PyServer::subscribe_connection,
+           nb::sig(
+               "def subscribe_connection(self, conn_id: str, topics: collections.abc.Sequence[str]) -> bool"),
+           nb::arg("conn_id"), nb::arg("topics"),
+           "Subscribes a connection to topics ('*' and '?' globs allowed). False if the connection is "
+           "unknown.")
+      .def("unsubscribe_connection", &PyServer::unsubscribe_connection,
+           nb::sig("def unsubscribe_connection(self, conn_id: str, topics: collections.abc.Sequence[str] | "
+                   "None = None) -> bool"),
+           nb::arg("conn_id"), nb::arg("topics") = nb::none(),
+           "Removes the given topics, or all of them when topics is None.")
       .def("get_topic_subscriber_count", &PyServer::topic_subscriber_count, nb::arg("topic"),
            "Connections subscribed to exactly this topic string (a pattern counts under its own text).")
       .def("get_connection_topics", &PyServer::connection_topics, nb::arg("conn_id"),
            "Sorted topics of a connection ([] if unknown).")
       .def("get_connection_count", &PyServer::connection_count)
       .def("get_connections", &PyServer::connections, "conn_ids of the open connections.")
-      .def("disconnect", &PyServer::disconnect, nb::arg("conn_id"), nb::arg("code") = 1000, nb::arg("reason") = "",
+      .def("disconnect", &PyServer::disconnect, nb::arg("conn_id"), nb::arg("code") = 1000,
+           nb::arg("reason") = "",
            "Closes a connection with a close frame. False if unknown. ValueError for an invalid code.")
-      .def("health_snapshot", &PyServer::health_snapshot, nb::sig("def health_snapshot(self) -> dict[str, typing.Any]"),
+      .def("health_snapshot", &PyServer::health_snapshot,
+           nb::sig("def health_snapshot(self) -> dict[str, typing.Any]"),
            "Counters: the seed's keys (connections, inbound_*, redis_*, uptime_secs) and ours.")
       .def("inbound_queue_depth", &PyServer::inbound_queue_depth)
       .def("inbound_dropped_count", &PyServer::inbound_dropped_count);

@@ -38,12 +38,15 @@ struct Recorder {
   void on_close(std::uint16_t code, std::string_view r) {
     events.push_back("close:" + std::to_string(code) + ":" + std::string(r));
   }
-  void on_protocol_error(std::uint16_t code, std::string_view) { events.push_back("error:" + std::to_string(code)); }
+  void on_protocol_error(std::uint16_t code, std::string_view) {
+    events.push_back("error:" + std::to_string(code));
+  }
 };
 
 std::string unhex(std::string_view h) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
@@ -145,13 +148,13 @@ TEST(Utf8, Edges) {
   using wse::protocol::is_valid_utf8;
   EXPECT_TRUE(is_valid_utf8(""));
   EXPECT_TRUE(is_valid_utf8("plain ascii text, long enough for the fast path"));
-  EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x98\x80"));           // U+1F600
-  EXPECT_TRUE(is_valid_utf8("\xf4\x8f\xbf\xbf"));           // U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));          // > U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));                  // overlong
-  EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));              // overlong
-  EXPECT_FALSE(is_valid_utf8("\xed\xbf\xbf"));              // surrogate
-  EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));               // truncated
+  EXPECT_TRUE(is_valid_utf8("\xf0\x9f\x98\x80"));   // U+1F600
+  EXPECT_TRUE(is_valid_utf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));      // overlong
+  EXPECT_FALSE(is_valid_utf8("\xed\xbf\xbf"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));       // truncated
   EXPECT_FALSE(is_valid_utf8("\x80"));
 }
 

@@ -54,7 +54,8 @@ TEST(HttpRequest, Rejections) {
 }
 
 TEST(HttpRequest, CookieAndBearerEdges) {
-  EXPECT_EQ(cookie_value("access_token=undefined; access_token=null; access_token=real", "access_token"), "real");
+  EXPECT_EQ(cookie_value("access_token=undefined; access_token=null; access_token=real", "access_token"),
+            "real");
   EXPECT_FALSE(cookie_value("x_access_token=1", "access_token"));
   EXPECT_EQ(cookie_value("access_token=\"quoted\"", "access_token"), "quoted");
   EXPECT_EQ(bearer_token("bearer abc"), "abc");

@@ -15,12 +15,13 @@ struct Sub {
 std::vector<int> deliver(wse::topics::TopicIndex<Sub>& index, std::string_view topic, std::uint64_t& epoch) {
   ++epoch;
   std::vector<int> got;
-  index.for_each(topic, [&](Sub* s) { got.push_back(s->id); },
-                 [&](Sub* s) {
-                   if (s->epoch == epoch) return true;
-                   s->epoch = epoch;
-                   return false;
-                 });
+  index.for_each(
+      topic, [&](Sub* s) { got.push_back(s->id); },
+      [&](Sub* s) {
+        if (s->epoch == epoch) return true;
+        s->epoch = epoch;
+        return false;
+      });
   std::sort(got.begin(), got.end());
   return got;
 }
@@ -81,7 +82,8 @@ TEST(Envelope, InspectInbound) {
   EXPECT_TRUE(ping.is_object);
   EXPECT_EQ(ping.type, "ping");
   EXPECT_EQ(ping.ping_timestamp, 42);
-  auto long_keys = inspect_inbound(R"({"type":"subscription_update","payload":{"action":"subscribe","topics":["a","b"]}})");
+  auto long_keys = inspect_inbound(
+      R"({"type":"subscription_update","payload":{"action":"subscribe","topics":["a","b"]}})");
   EXPECT_EQ(long_keys.type, "subscription_update");
   EXPECT_EQ(long_keys.action, "subscribe");
   EXPECT_EQ(long_keys.topics, (std::vector<std::string>{"a", "b"}));

@@ -13,7 +13,8 @@
 namespace wse::protocol {
 
 std::string_view category_for_type(std::string_view type) noexcept {
-  if (type.find(spec::kSnapshotContains) != std::string_view::npos || type.starts_with(spec::kSnapshotStartsWith))
+  if (type.find(spec::kSnapshotContains) != std::string_view::npos ||
+      type.starts_with(spec::kSnapshotStartsWith))
     return spec::kPrefixSnapshot;
   for (std::string_view system : spec::kSystemMessageTypes)
     if (type == system) return spec::kPrefixSystem;
@@ -99,16 +100,18 @@ InboundInfo inspect_inbound(std::string_view json) {
   // Second, tiny parse of the payload only for the types we act on.
   if (info.type == "ping" || info.type == "PING") {
     simdjson::ondemand::document pd;
-    if (parser.iterate(padded_copy(payload_raw, 1), payload_raw.size(),
-                       payload_raw.size() + simdjson::SIMDJSON_PADDING)
+    if (parser
+            .iterate(padded_copy(payload_raw, 1), payload_raw.size(),
+                     payload_raw.size() + simdjson::SIMDJSON_PADDING)
             .get(pd) == simdjson::SUCCESS) {
       int64_t ts;
       if (pd["timestamp"].get_int64().get(ts) == simdjson::SUCCESS) info.ping_timestamp = ts;
     }
   } else if (info.type == "subscription_update" || info.type == "subscription") {
     simdjson::ondemand::document pd;
-    if (parser.iterate(padded_copy(payload_raw, 1), payload_raw.size(),
-                       payload_raw.size() + simdjson::SIMDJSON_PADDING)
+    if (parser
+            .iterate(padded_copy(payload_raw, 1), payload_raw.size(),
+                     payload_raw.size() + simdjson::SIMDJSON_PADDING)
             .get(pd) != simdjson::SUCCESS)
       return info;
     simdjson::ondemand::object po;
@@ -141,8 +144,8 @@ InboundInfo inspect_inbound(std::string_view json) {
 
 namespace {
 
-void begin_envelope(std::string& out, util::JsonWriter& w, std::string_view type, uint64_t seq, int64_t now_ms,
-                    bool with_id) {
+void begin_envelope(std::string& out, util::JsonWriter& w, std::string_view type, uint64_t seq,
+                    int64_t now_ms, bool with_id) {
   out.append(category_for_type(type));
   w.begin_object();
   w.key("t").string(type);
@@ -231,7 +234,8 @@ std::string pong_message(int64_t client_timestamp, int64_t server_ms) {
   w.key("p").begin_object();
   w.key("client_timestamp").integer(client_timestamp);
   w.key("server_timestamp").integer(server_ms);
-  w.key("latency").integer(client_timestamp > 0 && server_ms > client_timestamp ? server_ms - client_timestamp : 0);
+  w.key("latency").integer(client_timestamp > 0 && server_ms > client_timestamp ? server_ms - client_timestamp
+                                                                                : 0);
   w.end_object();
   w.key("v").integer(spec::kProtocolVersion);
   w.end_object();

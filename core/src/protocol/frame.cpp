@@ -64,7 +64,8 @@ std::size_t write_frame_header(char* out, Opcode op, std::size_t n, bool fin) no
     return 4;
   }
   o[1] = 127;
-  for (int i = 0; i < 8; ++i) o[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    o[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (56 - 8 * i));
   return 10;
 }
 

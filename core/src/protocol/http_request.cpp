@@ -47,14 +47,22 @@ struct ParseState {
   void commit_header() {
     if (field.empty()) return;
     std::string* target = nullptr;
-    if (iequals(field, "host")) target = &request.host;
-    else if (iequals(field, "upgrade")) target = &request.upgrade;
-    else if (iequals(field, "connection")) target = &request.connection;
-    else if (iequals(field, "sec-websocket-key")) target = &request.ws_key;
-    else if (iequals(field, "sec-websocket-version")) target = &request.ws_version;
-    else if (iequals(field, "cookie")) target = &request.cookie;
-    else if (iequals(field, "authorization")) target = &request.authorization;
-    else if (iequals(field, "origin")) target = &request.origin;
+    if (iequals(field, "host"))
+      target = &request.host;
+    else if (iequals(field, "upgrade"))
+      target = &request.upgrade;
+    else if (iequals(field, "connection"))
+      target = &request.connection;
+    else if (iequals(field, "sec-websocket-key"))
+      target = &request.ws_key;
+    else if (iequals(field, "sec-websocket-version"))
+      target = &request.ws_version;
+    else if (iequals(field, "cookie"))
+      target = &request.cookie;
+    else if (iequals(field, "authorization"))
+      target = &request.authorization;
+    else if (iequals(field, "origin"))
+      target = &request.origin;
     if (target != nullptr) {
       // Repeated headers join with ", " (cookies with "; ").
       if (!target->empty()) target->append(target == &request.cookie ? "; " : ", ");
@@ -196,16 +204,26 @@ std::string switching_protocols_response(std::string_view client_key) {
 
 std::string_view http_reason(int status) noexcept {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 426:
+      return "Upgrade Required";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 

@@ -13,7 +13,8 @@ namespace wse::server {
 using transport::ConnInfo;
 using transport::FrameRef;
 
-Server::Server(transport::ServerConfig config) : config_(std::move(config)), inbound_(config_.max_inbound_queue_size) {
+Server::Server(transport::ServerConfig config)
+    : config_(std::move(config)), inbound_(config_.max_inbound_queue_size) {
   config_.validate();
   if (config_.jwt_secret) {
     auth::JwtOptions options;
@@ -32,7 +33,8 @@ void Server::require_running(const char* what) const {
 
 void Server::start() {
   if (running()) throw OperationFailed("start(): the server is already running");
-  if (!shards_.empty()) throw OperationFailed("start(): a stopped Server cannot be restarted; create a new one");
+  if (!shards_.empty())
+    throw OperationFailed("start(): a stopped Server cannot be restarted; create a new one");
   std::size_t n = config_.io_threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < n; ++i)
@@ -44,9 +46,11 @@ void Server::start() {
   accept_retry_ = std::make_unique<asio::steady_timer>(io0);
   asio::error_code ec;
   asio::ip::tcp::resolver resolver(io0);
-  auto results = resolver.resolve(config_.host, std::to_string(config_.port), asio::ip::tcp::resolver::passive, ec);
+  auto results =
+      resolver.resolve(config_.host, std::to_string(config_.port), asio::ip::tcp::resolver::passive, ec);
   if (ec || results.empty())
-    throw OperationFailed("cannot resolve host '" + config_.host + "': " + (ec ? ec.message() : "no address"));
+    throw OperationFailed("cannot resolve host '" + config_.host +
+                          "': " + (ec ? ec.message() : "no address"));
   const asio::ip::tcp::endpoint endpoint = results.begin()->endpoint();
   acceptor_->open(endpoint.protocol(), ec);
   if (!ec) acceptor_->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
@@ -57,7 +61,8 @@ void Server::start() {
     acceptor_.reset();
     accept_retry_.reset();
     shards_.clear();
-    throw OperationFailed("cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": " + why);
+    throw OperationFailed("cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": " +
+                          why);
   }
   acceptor_->non_blocking(true, ec);
   bound_port_ = acceptor_->local_endpoint(ec).port();
@@ -71,19 +76,20 @@ void Server::start() {
 void Server::accept_next() {
   transport::Shard& target = *shards_[next_shard_];
   next_shard_ = (next_shard_ + 1) % shards_.size();
-  acceptor_->async_accept(target.io(), [this, &target](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-    if (ec) {
-      // EMFILE and friends: back off briefly instead of spinning.
-      accept_retry_->expires_after(std::chrono::milliseconds(50));
-      accept_retry_->async_wait([this](const asio::error_code& e) {
-        if (!e && acceptor_->is_open()) accept_next();
-      });
-      return;
-    }
-    target.post_adopt(std::move(socket));
-    accept_next();
-  });
+  acceptor_->async_accept(target.io(),
+                          [this, &target](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+                            if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+                            if (ec) {
+                              // EMFILE and friends: back off briefly instead of spinning.
+                              accept_retry_->expires_after(std::chrono::milliseconds(50));
+                              accept_retry_->async_wait([this](const asio::error_code& e) {
+                                if (!e && acceptor_->is_open()) accept_next();
+                              });
+                              return;
+                            }
+                            target.post_adopt(std::move(socket));
+                            accept_next();
+                          });
 }
 
 void Server::stop(std::chrono::milliseconds grace) {
@@ -135,14 +141,14 @@ void Server::release_slot() { slots_.fetch_sub(1, std::memory_order_acq_rel); }
 
 void Server::connection_opened(const std::shared_ptr<ConnInfo>& info) {
   std::lock_guard lock(registry_mu_);
-  conns_.emplace(info->id, info);
+  conns_.emplace(info->id(), info);
 }
 
 void Server::connection_closed(const std::shared_ptr<ConnInfo>& info) {
   std::lock_guard lock(registry_mu_);
-  conns_.erase(info->id);
+  conns_.erase(info->id());
   std::lock_guard conn_lock(info->mu);
-  for (const auto& t : info->topics) {
+  for (const auto& t : info->topics.list()) {
     auto it = topic_counts_.find(t);
     if (it != topic_counts_.end() && --it->second == 0) topic_counts_.erase(it);
   }
@@ -154,7 +160,7 @@ void Server::topics_changed(const std::shared_ptr<ConnInfo>& info, const std::ve
   std::lock_guard lock(registry_mu_);
   std::lock_guard conn_lock(info->mu);
   for (const auto& t : added)
-    if (info->topics.insert(t).second) ++topic_counts_[t];
+    if (info->topics.insert(t)) ++topic_counts_[t];
   for (const auto& t : removed) {
     if (info->topics.erase(t) == 0) continue;
     auto it = topic_counts_.find(t);
@@ -162,7 +168,8 @@ void Server::topics_changed(const std::shared_ptr<ConnInfo>& info, const std::ve
   }
 }
 
-bool Server::authenticate(std::string_view token, std::string& user_id, std::string& code, std::string& message) {
+bool Server::authenticate(std::string_view token, std::string& user_id, std::string& code,
+                          std::string& message) {
   std::string why;
   const auto now_s = util::unix_ms() / 1000;
   auto claims = auth::jwt_decode_hs256(token, *jwt_, now_s, &why);
@@ -222,7 +229,7 @@ bool Server::subscribe(std::string_view conn_id, const std::vector<std::string>&
   {
     std::lock_guard conn_lock(info.mu);
     for (const auto& t : topics)
-      if (info.topics.insert(t).second) {
+      if (info.topics.insert(t)) {
         ++topic_counts_[t];
         fresh.push_back(t);
       }
@@ -245,7 +252,7 @@ bool Server::unsubscribe(std::string_view conn_id, const std::optional<std::vect
       for (const auto& t : *topics)
         if (info.topics.erase(t) != 0) gone.push_back(t);
     } else {
-      gone.assign(info.topics.begin(), info.topics.end());
+      gone = info.topics.list();
       info.topics.clear();
     }
   }
@@ -268,7 +275,7 @@ std::vector<std::string> Server::connection_topics(std::string_view conn_id) con
   std::vector<std::string> out;
   if (!info) return out;
   std::lock_guard lock(info->mu);
-  out.assign(info->topics.begin(), info->topics.end());
+  out = info->topics.list();
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -282,7 +289,7 @@ std::vector<std::string> Server::connection_ids() const {
   std::lock_guard lock(registry_mu_);
   std::vector<std::string> out;
   out.reserve(conns_.size());
-  for (const auto& [id, info] : conns_) out.push_back(id);
+  for (const auto& [id, info] : conns_) out.emplace_back(id);
   return out;
 }
 
@@ -356,11 +363,13 @@ std::string Server::metrics_text() {
   };
   auto d = [](auto v) { return static_cast<double>(v); };
   metric("wse_connections", "gauge", "Open WebSocket connections.", d(h.connections));
-  metric("wse_connections_opened_total", "counter", "WebSocket connections accepted.", d(h.connections_opened));
+  metric("wse_connections_opened_total", "counter", "WebSocket connections accepted.",
+         d(h.connections_opened));
   metric("wse_connections_closed_total", "counter", "WebSocket connections closed.", d(h.connections_closed));
   metric("wse_handshakes_rejected_total", "counter", "HTTP requests answered with an error status.",
          d(h.handshakes_rejected));
-  metric("wse_auth_failures_total", "counter", "Upgrades refused for a missing or invalid JWT.", d(h.auth_failures));
+  metric("wse_auth_failures_total", "counter", "Upgrades refused for a missing or invalid JWT.",
+         d(h.auth_failures));
   metric("wse_messages_received_total", "counter", "Data messages received from clients.", d(h.messages_in));
   metric("wse_bytes_received_total", "counter", "Bytes read from client sockets.", d(h.bytes_in));
   metric("wse_frames_sent_total", "counter", "Frames fully written to client sockets.", d(h.frames_out));
@@ -371,14 +380,18 @@ std::string Server::metrics_text() {
          d(h.slow_consumer_closed));
   metric("wse_slow_consumer_dropped_total", "counter", "Messages dropped over the outbound byte cap.",
          d(h.slow_consumer_dropped));
-  metric("wse_rate_limited_total", "counter", "Inbound messages dropped by the rate limiter.", d(h.rate_limited));
-  metric("wse_protocol_errors_total", "counter", "Connections closed for RFC 6455 violations.", d(h.protocol_errors));
+  metric("wse_rate_limited_total", "counter", "Inbound messages dropped by the rate limiter.",
+         d(h.rate_limited));
+  metric("wse_protocol_errors_total", "counter", "Connections closed for RFC 6455 violations.",
+         d(h.protocol_errors));
   metric("wse_idle_closed_total", "counter", "Connections closed by the idle timeout.", d(h.idle_closed));
   metric("wse_pings_answered_total", "counter", "Application pings answered natively.", d(h.pings_answered));
-  metric("wse_inbound_queue_depth", "gauge", "Inbound events waiting for the application.", d(h.inbound_queue_depth));
+  metric("wse_inbound_queue_depth", "gauge", "Inbound events waiting for the application.",
+         d(h.inbound_queue_depth));
   metric("wse_inbound_dropped_total", "counter", "Inbound events dropped because the queue was full.",
          d(h.inbound_dropped));
-  metric("wse_inbound_drained_total", "counter", "Inbound events handed to the application.", d(h.inbound_drained));
+  metric("wse_inbound_drained_total", "counter", "Inbound events handed to the application.",
+         d(h.inbound_drained));
   metric("wse_uptime_seconds", "gauge", "Seconds since start().", h.uptime_secs);
   return out;
 }

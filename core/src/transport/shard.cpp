@@ -25,16 +25,44 @@ namespace wse::transport {
 
 namespace {
 
-constexpr std::size_t kReadBufferSize = 64 * 1024;  // per shard, shared by its connections
-constexpr int kMaxIov = 64;                          // frames coalesced into one writev
+constexpr std::size_t kReadBufferSize = 64 * 1024;     // per shard, shared by its connections
+constexpr int kMaxIov = 64;                            // frames coalesced into one writev
 constexpr std::int64_t kCloseGraceNs = 3'000'000'000;  // wait for the peer's close frame
-constexpr std::size_t kKeepOutCapacity = 16;         // idle connections keep at most this many slots
+constexpr std::size_t kKeepOutCapacity = 16;           // idle connections keep at most this many slots
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(util::monotonic_ns()); }
 
 }  // namespace
 
 enum class ConnState : std::uint8_t { Http, Open, Closing, HttpClosing, Dead };
+
+// Bytes of an incomplete request head or frame. Allocated only while something
+// is pending, so an idle connection pays one pointer for it.
+class Tail {
+ public:
+  bool empty() const noexcept { return !s_ || s_->empty(); }
+  std::size_t size() const noexcept { return s_ ? s_->size() : 0; }
+  char* data() { return str().data(); }
+  void append(const char* d, std::size_t n) { str().append(d, n); }
+  void assign(const char* d, std::size_t n) { str().assign(d, n); }
+  void clear() noexcept { s_.reset(); }
+  Tail& operator=(std::string&& v) {
+    s_ = std::make_unique<std::string>(std::move(v));
+    return *this;
+  }
+  void erase_front(std::size_t n) {
+    if (!s_) return;
+    s_->erase(0, n);
+    if (s_->empty()) s_.reset();
+  }
+
+ private:
+  std::string& str() {
+    if (!s_) s_ = std::make_unique<std::string>();
+    return *s_;
+  }
+  std::unique_ptr<std::string> s_;
+};
 
 struct Connection {
   Connection(asio::ip::tcp::socket s, const protocol::FrameLimits& limits)
@@ -48,25 +76,23 @@ struct Connection {
   bool close_after_flush = false;
   bool slot_reserved = false;
   int pending_ops = 0;
-  std::size_t all_index = 0;
+  std::uint32_t all_index = 0;
   std::uint64_t serial = 0;
   std::uint64_t epoch = 0;
   std::shared_ptr<ConnInfo> info;
   protocol::FrameParser parser;
-  std::string in;  // incomplete request head or frame, only while one is pending
+  Tail in;
   std::vector<FrameRef> out;
   std::size_t out_head = 0;
   std::size_t out_offset = 0;  // bytes of out[out_head] already written
   std::size_t out_bytes = 0;
-  std::int64_t opened_ns = 0;
+  std::int64_t deadline_ns = 0;  // handshake deadline while Http, close deadline while closing
   std::int64_t last_recv_ns = 0;
   std::int64_t last_send_ns = 0;
-  std::int64_t close_deadline_ns = 0;
   // Inbound token bucket.
   double tokens = 0;
   std::int64_t tokens_ns = 0;
-  std::uint64_t rate_dropped = 0;
-  std::uint64_t rate_dropped_reported = 0;
+  std::uint32_t rate_dropped = 0;  // since the last warning
   std::int64_t last_warning_ns = 0;
 };
 
@@ -200,8 +226,10 @@ void Shard::run_tasks() {
 }
 
 Connection* Shard::find(std::uint64_t serial) {
-  auto it = by_serial_.find(serial);
-  return it == by_serial_.end() ? nullptr : it->second;
+  const auto slot = static_cast<std::uint32_t>(serial);
+  if (slot >= slots_.size()) return nullptr;
+  Connection* c = slots_[slot];
+  return c != nullptr && c->serial == serial ? c : nullptr;
 }
 
 void Shard::run_task(Task& t) {
@@ -226,7 +254,8 @@ void Shard::run_task(Task& t) {
     }
     case TaskKind::Broadcast: {
       std::size_t n = 0;
-      for (auto& [serial, c] : by_serial_) {
+      for (Connection* c : slots_) {
+        if (c == nullptr) continue;
         enqueue(c, t.frame);
         ++n;
       }
@@ -273,8 +302,9 @@ void Shard::adopt(asio::ip::tcp::socket socket) {
   protocol::FrameLimits limits;
   limits.max_message_size = config_.max_message_size;
   auto* c = new Connection(std::move(socket), limits);
-  c->opened_ns = c->last_recv_ns = c->last_send_ns = now_ns();
-  c->all_index = all_.size();
+  c->last_recv_ns = c->last_send_ns = now_ns();
+  c->deadline_ns = c->last_recv_ns + config_.handshake_timeout_ms * 1'000'000;
+  c->all_index = static_cast<std::uint32_t>(all_.size());
   all_.push_back(c);
   live_.fetch_add(1, std::memory_order_release);
   arm_read(c);
@@ -385,7 +415,7 @@ void Shard::process_input(Connection* c, char* data, std::size_t size) {
     ParseHandler h{*this, c};
     const auto r = c->parser.feed(buf, len, h);
     if (c->state == ConnState::Dead) return;
-    c->in.erase(0, r.consumed);
+    c->in.erase_front(r.consumed);
     if (r.stop) c->in.clear();
     return;
   }
@@ -399,8 +429,7 @@ void Shard::process_input(Connection* c, char* data, std::size_t size) {
   }
   const std::size_t left = len - r.consumed;
   if (from_tail) {
-    c->in.erase(0, r.consumed);
-    if (c->in.empty()) std::string().swap(c->in);  // idle connections hold no buffer
+    c->in.erase_front(r.consumed);
   } else if (left != 0) {
     c->in.assign(buf + r.consumed, left);
   }
@@ -414,7 +443,7 @@ void Shard::respond_http(Connection* c, int status, std::string_view content_typ
   enqueue(c, make_raw(protocol::http_response(status, content_type, body, extra_headers)));
   c->state = ConnState::HttpClosing;
   c->close_after_flush = true;
-  c->close_deadline_ns = now_ns() + kCloseGraceNs;
+  c->deadline_ns = now_ns() + kCloseGraceNs;
 }
 
 std::size_t Shard::handle_head(Connection* c, std::string_view head) {
@@ -448,8 +477,8 @@ std::size_t Shard::handle_head(Connection* c, std::string_view head) {
     }
   }
   if (closing_all_ || !host_.reserve_slot()) {
-    respond_http(c, 503, "application/json", R"({"code":"SERVER_ERROR","message":"server at max_connections"})",
-                 "Retry-After: 1\r\n");
+    respond_http(c, 503, "application/json",
+                 R"({"code":"SERVER_ERROR","message":"server at max_connections"})", "Retry-After: 1\r\n");
     return 0;
   }
   c->slot_reserved = true;
@@ -486,32 +515,39 @@ std::size_t Shard::handle_head(Connection* c, std::string_view head) {
       return 0;
     }
   }
-  open_websocket(c, req.ws_key, req.query, std::move(user_id), host_.auth_enabled() ? std::string() : req.cookie);
+  open_websocket(c, req.ws_key, req.query, std::move(user_id),
+                 host_.auth_enabled() ? std::string() : req.cookie);
   return 0;
 }
 
-void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::string& query, std::string user_id,
-                           std::string cookie) {
+void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::string& query,
+                           std::string user_id, std::string cookie) {
   auto info = std::make_shared<ConnInfo>();
-  const auto id = util::uuid7();
-  info->id.assign(id.data(), id.size());
+  info->uuid = util::uuid7();
   info->user_id = std::move(user_id);
-  info->cookie = std::move(cookie);
   info->shard = index_;
-  info->serial = c->serial = next_serial_++;
+  std::uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(nullptr);
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  info->serial = c->serial = (static_cast<std::uint64_t>(++generation_) << 32) | slot;
   info->msgpack = protocol::query_flag(query, "format", "msgpack");
   info->compression = !protocol::query_flag(query, "compression", "false");
   c->info = info;
   c->state = ConnState::Open;
   c->tokens = config_.rate_limit_capacity;
   c->tokens_ns = now_ns();
-  by_serial_.emplace(c->serial, c);
+  slots_[slot] = c;
   counters_.connections_opened.fetch_add(1, std::memory_order_relaxed);
   counters_.open_now.fetch_add(1, std::memory_order_relaxed);
 
   // 101 and server_ready leave in one write.
   protocol::ServerReadyInfo ready;
-  ready.connection_id = info->id;
+  ready.connection_id = info->id();
   ready.user_id = info->user_id;
   ready.now_ms = util::unix_ms();
   ready.heartbeat_interval_ms = config_.heartbeat_interval_ms;
@@ -521,13 +557,20 @@ void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::
   ready.compression = info->compression;
   std::string bytes = protocol::switching_protocols_response(ws_key);
   protocol::append_frame(bytes, protocol::Opcode::Text, protocol::server_ready_message(ready));
-  enqueue(c, make_raw(bytes));
+  // Written directly when the socket takes it all (it nearly always does), so an
+  // idle connection never allocates an outbound queue.
+  const ssize_t n = ::send(c->sock.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  const std::size_t written = n > 0 ? static_cast<std::size_t>(n) : 0;
+  if (written > 0) {
+    counters_.bytes_out.fetch_add(written, std::memory_order_relaxed);
+    counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (written < bytes.size()) enqueue(c, make_raw(std::string_view(bytes).substr(written)));
   host_.connection_opened(info);
   if (host_.auth_enabled()) {
     push_event(InboundKind::AuthConnect, c, info->user_id);
   } else {
-    push_event(InboundKind::Connect, c, info->cookie);
-    std::string().swap(info->cookie);
+    push_event(InboundKind::Connect, c, std::move(cookie));
   }
 }
 
@@ -556,10 +599,10 @@ bool Shard::rate_allows(Connection* c) {
   if (now - c->last_warning_ns >= 1'000'000'000) {  // at most one warning per second
     c->last_warning_ns = now;
     const double retry_after = (1.0 - c->tokens) / config_.rate_limit_refill;
-    send_text_now(c, protocol::rate_limit_warning_message(c->info->next_seq.fetch_add(1), util::unix_ms(),
-                                                          config_.rate_limit_capacity, config_.rate_limit_refill,
-                                                          retry_after, c->rate_dropped - c->rate_dropped_reported));
-    c->rate_dropped_reported = c->rate_dropped;
+    send_text_now(c, protocol::rate_limit_warning_message(
+                         c->info->next_seq.fetch_add(1), util::unix_ms(), config_.rate_limit_capacity,
+                         config_.rate_limit_refill, retry_after, c->rate_dropped));
+    c->rate_dropped = 0;
   }
   return false;
 }
@@ -577,14 +620,16 @@ void Shard::on_message(Connection* c, protocol::Opcode op, std::string_view payl
   }
   // Binary: C: (zlib), bare zlib, M: (msgpack), msgpack connections, raw bytes.
   const bool c_marker = payload.starts_with(spec::kMarkerCompressed);
-  const bool bare_zlib = payload.size() >= 2 && static_cast<unsigned char>(payload[0]) == 0x78 &&
-                         ((static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])) % 31 == 0;
+  const bool bare_zlib =
+      payload.size() >= 2 && static_cast<unsigned char>(payload[0]) == 0x78 &&
+      ((static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])) % 31 == 0;
   if (c_marker || bare_zlib) {
     std::string text;
     try {
       text = compression::zlib_decompress(c_marker ? payload.substr(2) : payload, config_.max_message_size);
     } catch (const LimitExceeded&) {
-      start_close(c, static_cast<std::uint16_t>(spec::CloseCode::MESSAGE_TOO_BIG), "inflated message too big");
+      start_close(c, static_cast<std::uint16_t>(spec::CloseCode::MESSAGE_TOO_BIG),
+                  "inflated message too big");
       return;
     } catch (const std::exception& e) {
       send_text_now(c, protocol::error_message(spec::kErrorInvalidMessage,
@@ -592,7 +637,8 @@ void Shard::on_message(Connection* c, protocol::Opcode op, std::string_view payl
       return;
     }
     if (!protocol::is_valid_utf8(text)) {
-      send_text_now(c, protocol::error_message(spec::kErrorInvalidMessage, "inflated C: frame is not UTF-8", true));
+      send_text_now(
+          c, protocol::error_message(spec::kErrorInvalidMessage, "inflated C: frame is not UTF-8", true));
       return;
     }
     on_text(c, text);
@@ -601,7 +647,8 @@ void Shard::on_message(Connection* c, protocol::Opcode op, std::string_view payl
   if (!rate_allows(c)) return;
   if (payload.starts_with(spec::kMarkerMsgpack)) {
     push_event(InboundKind::MsgPack, c, std::string(payload.substr(2)));
-  } else if (c->info->msgpack && !payload.empty() && (static_cast<unsigned char>(payload[0]) & 0xF0) == 0x80) {
+  } else if (c->info->msgpack && !payload.empty() &&
+             (static_cast<unsigned char>(payload[0]) & 0xF0) == 0x80) {
     push_event(InboundKind::MsgPack, c, std::string(payload));
   } else {
     push_event(InboundKind::Bin, c, std::string(payload));
@@ -638,10 +685,10 @@ void Shard::on_json(Connection* c, std::string_view json) {
   if (info.type == spec::kType_pong || info.type == spec::kType_PONG) return;
   if (!rate_allows(c)) return;
   if (info.type == spec::kType_client_hello) {
-    send_text_now(c, protocol::server_hello_message(c->info->id, c->info->next_seq.fetch_add(1), util::unix_ms(),
-                                                    config_.max_message_size, config_.rate_limit_capacity,
-                                                    config_.rate_limit_refill, config_.heartbeat_interval_ms,
-                                                    c->info->msgpack, c->info->compression));
+    send_text_now(c, protocol::server_hello_message(
+                         c->info->id(), c->info->next_seq.fetch_add(1), util::unix_ms(),
+                         config_.max_message_size, config_.rate_limit_capacity, config_.rate_limit_refill,
+                         config_.heartbeat_interval_ms, c->info->msgpack, c->info->compression));
   } else if ((info.type == spec::kType_subscription_update || info.type == spec::kType_subscription) &&
              config_.subscription_policy) {
     handle_subscription(c, info.action, info.topics, info.topics_valid);
@@ -675,11 +722,12 @@ std::string substitute_user(std::string_view pattern, std::string_view user_id) 
 
 }  // namespace
 
-void Shard::handle_subscription(Connection* c, std::string_view action, const std::vector<std::string>& topics,
-                                bool topics_valid) {
+void Shard::handle_subscription(Connection* c, std::string_view action,
+                                const std::vector<std::string>& topics, bool topics_valid) {
   if (!topics_valid || topics.empty()) {
-    send_text_now(c, protocol::error_message(spec::kErrorInvalidSubscription,
-                                             "subscription_update needs p.topics: a non-empty list of strings", true));
+    send_text_now(
+        c, protocol::error_message(spec::kErrorInvalidSubscription,
+                                   "subscription_update needs p.topics: a non-empty list of strings", true));
     return;
   }
   if (action != "subscribe" && action != "unsubscribe") {
@@ -717,7 +765,7 @@ void Shard::handle_subscription(Connection* c, std::string_view action, const st
   host_.topics_changed(c->info, added, removed);
   {
     std::lock_guard lock(c->info->mu);
-    ack.active.assign(c->info->topics.begin(), c->info->topics.end());
+    ack.active = c->info->topics.list();
   }
   std::sort(ack.active.begin(), ack.active.end());
   send_text_now(c, protocol::subscription_ack_message(ack, c->info->next_seq.fetch_add(1), util::unix_ms()));
@@ -823,11 +871,14 @@ void Shard::flush(Connection* c) {
 
 void Shard::unregister(Connection* c) {
   if (!c->info) return;
-  if (by_serial_.erase(c->serial) != 0) {
+  const auto slot = static_cast<std::uint32_t>(c->serial);
+  if (c->serial != 0 && slot < slots_.size() && slots_[slot] == c) {
+    slots_[slot] = nullptr;
+    free_slots_.push_back(slot);
     std::vector<std::string> topics;
     {
       std::lock_guard lock(c->info->mu);
-      topics.assign(c->info->topics.begin(), c->info->topics.end());
+      topics = c->info->topics.list();
     }
     for (const auto& t : topics) index_topics_.remove(t, c);
     c->info->open.store(false, std::memory_order_release);
@@ -848,7 +899,7 @@ void Shard::start_close(Connection* c, std::uint16_t code, std::string_view reas
     return;
   }
   c->state = ConnState::Closing;
-  c->close_deadline_ns = now_ns() + kCloseGraceNs;
+  c->deadline_ns = now_ns() + kCloseGraceNs;
   unregister(c);
   // Past this point the only output is the close frame.
   FrameRef frame = make_raw(protocol::encode_close_frame(code, reason));
@@ -884,7 +935,7 @@ void Shard::abort(Connection* c) {
   c->sock.close(ec);  // pending waits complete with operation_aborted
   c->out.clear();
   c->out_head = c->out_offset = c->out_bytes = 0;
-  std::string().swap(c->in);
+  c->in.clear();
   // Swap-remove from all_.
   Connection* last = all_.back();
   all_[c->all_index] = last;
@@ -925,18 +976,21 @@ void Shard::tick() {
   const std::int64_t now = now_ns();
   const std::int64_t idle_ns = config_.idle_timeout_ms * 1'000'000;
   const std::int64_t heartbeat_ns = config_.heartbeat_interval_ms * 1'000'000;
-  const std::int64_t handshake_ns = config_.handshake_timeout_ms * 1'000'000;
   std::vector<Connection*> snapshot = all_;
   for (Connection* c : snapshot) {
     switch (c->state) {
       case ConnState::Http:
-        if (now - c->opened_ns > handshake_ns) abort(c);
+        if (now > c->deadline_ns) abort(c);
         break;
       case ConnState::Open:
+        // An idle connection gives its outbound slots back (hot ones keep them).
+        if (c->out.empty() && c->out.capacity() != 0 && now - c->last_send_ns > 1'000'000'000)
+          std::vector<FrameRef>().swap(c->out);
         if (idle_ns > 0 && now - c->last_recv_ns > idle_ns) {
           counters_.idle_closed.fetch_add(1, std::memory_order_relaxed);
           start_close(c, static_cast<std::uint16_t>(spec::CloseCode::GOING_AWAY), "idle timeout");
-        } else if (heartbeat_ns > 0 && now - c->last_send_ns >= heartbeat_ns && c->out_head >= c->out.size()) {
+        } else if (heartbeat_ns > 0 && now - c->last_send_ns >= heartbeat_ns &&
+                   c->out_head >= c->out.size()) {
           const std::string stamp = std::to_string(util::unix_ms());
           enqueue(c, make_frame(protocol::Opcode::Ping, stamp));
           c->last_send_ns = now;
@@ -944,7 +998,7 @@ void Shard::tick() {
         break;
       case ConnState::Closing:
       case ConnState::HttpClosing:
-        if (now > c->close_deadline_ns) abort(c);
+        if (now > c->deadline_ns) abort(c);
         break;
       case ConnState::Dead:
         break;

@@ -22,7 +22,7 @@ std::optional<std::string_view> legacy_ping(std::string_view text) noexcept;
 // What the server needs to know about an inbound JSON message to act on it natively.
 struct InboundInfo {
   bool is_object = false;
-  std::string type;  // "t", else "type"
+  std::string type;                       // "t", else "type"
   std::optional<int64_t> ping_timestamp;  // p.timestamp when it is an integer
   // subscription_update / subscription
   std::string action;

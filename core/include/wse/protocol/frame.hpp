@@ -11,6 +11,7 @@
 // Thread-safety: one parser per connection, used by one thread at a time.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -59,12 +60,12 @@ class FrameParser {
   bool in_fragmented_message() const noexcept { return fragment_op_ != Opcode::Continuation; }
   const FrameLimits& limits() const noexcept { return limits_; }
   // Releases the reassembly buffer's memory (idle connections keep nothing).
-  void shrink() { std::string().swap(fragments_); }
+  void shrink() { fragments_.reset(); }
 
  private:
   FrameLimits limits_;
   Opcode fragment_op_ = Opcode::Continuation;  // Text/Binary while a fragmented message is open
-  std::string fragments_;
+  std::unique_ptr<std::string> fragments_;     // only while a fragmented message is open
 };
 
 // True if `code` may appear in a close frame on the wire (RFC 6455 7.4).

@@ -71,7 +71,7 @@ FeedResult FrameParser::feed(char* data, std::size_t size, Handler& handler) {
     }
     if (limits_.require_mask && !masked) return fail(1002, "client frames must be masked");
     if (!control) {
-      const std::uint64_t so_far = (op == Opcode::Continuation) ? fragments_.size() : 0;
+      const std::uint64_t so_far = (op == Opcode::Continuation && fragments_) ? fragments_->size() : 0;
       if (len > limits_.max_message_size || so_far + len > limits_.max_message_size)
         return fail(1009, "message over max_message_size");
     }
@@ -116,20 +116,19 @@ FeedResult FrameParser::feed(char* data, std::size_t size, Handler& handler) {
           handler.on_message(op, body);
         } else {
           fragment_op_ = op;
-          fragments_.assign(body);
+          fragments_ = std::make_unique<std::string>(body);
         }
         break;
       case Opcode::Continuation:
         if (fragment_op_ == Opcode::Continuation) return fail(1002, "continuation without a message");
-        fragments_.append(body);
+        fragments_->append(body);
         if (fin) {
           const Opcode whole = fragment_op_;
           fragment_op_ = Opcode::Continuation;
-          if (whole == Opcode::Text && !is_valid_utf8(fragments_))
+          if (whole == Opcode::Text && !is_valid_utf8(*fragments_))
             return fail(1007, "text message is not valid UTF-8");
-          handler.on_message(whole, std::string_view(fragments_));
-          fragments_.clear();
-          if (fragments_.capacity() > 64 * 1024) shrink();
+          const std::unique_ptr<std::string> message = std::move(fragments_);
+          handler.on_message(whole, std::string_view(*message));
         }
         break;
       default:

@@ -93,7 +93,8 @@ class Server final : private transport::ShardHost {
   void topics_changed(const std::shared_ptr<transport::ConnInfo>& info, const std::vector<std::string>& added,
                       const std::vector<std::string>& removed) override;
   transport::InboundQueue& inbound() override { return inbound_; }
-  bool authenticate(std::string_view token, std::string& user_id, std::string& code, std::string& message) override;
+  bool authenticate(std::string_view token, std::string& user_id, std::string& code,
+                    std::string& message) override;
   bool auth_enabled() const override { return jwt_.has_value(); }
 
   void require_running(const char* what) const;
@@ -112,7 +113,8 @@ class Server final : private transport::ShardHost {
   transport::InboundQueue inbound_;
 
   mutable std::mutex registry_mu_;
-  std::unordered_map<std::string, std::shared_ptr<transport::ConnInfo>, topics::StringHash, std::equal_to<>> conns_;
+  // Keys view ConnInfo::id, which the mapped shared_ptr keeps alive (saves a copy per connection).
+  std::unordered_map<std::string_view, std::shared_ptr<transport::ConnInfo>> conns_;
   std::unordered_map<std::string, std::size_t, topics::StringHash, std::equal_to<>> topic_counts_;
 };
 

@@ -11,28 +11,65 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "wse/util/uuid.hpp"
+
 namespace wse::transport {
+
+// A one-byte lock for per-connection bookkeeping that is held for a few
+// instructions and rarely contended (a std::mutex would cost 40 bytes per
+// connection, which matters at 100k idle connections). Satisfies BasicLockable.
+class TinyLock {
+ public:
+  void lock() noexcept {
+    while (flag_.exchange(true, std::memory_order_acquire)) {
+      while (flag_.load(std::memory_order_relaxed)) std::this_thread::yield();
+    }
+  }
+  void unlock() noexcept { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
 
 // One accepted WebSocket connection as the rest of the server sees it. Shared
 // between the owning I/O shard (which writes) and the Python-facing registry.
+// Topics of one connection; allocates only once the connection has a topic.
+class TopicSet {
+ public:
+  bool insert(const std::string& topic) {
+    if (!set_) set_ = std::make_unique<std::unordered_set<std::string>>();
+    return set_->insert(topic).second;
+  }
+  std::size_t erase(const std::string& topic) { return set_ ? set_->erase(topic) : 0; }
+  void clear() noexcept { set_.reset(); }
+  bool empty() const noexcept { return !set_ || set_->empty(); }
+  std::vector<std::string> list() const {
+    return set_ ? std::vector<std::string>(set_->begin(), set_->end()) : std::vector<std::string>{};
+  }
+
+ private:
+  std::unique_ptr<std::unordered_set<std::string>> set_;
+};
+
 struct ConnInfo {
-  std::string id;       // UUIDv7 text, the conn_id of the Python API
+  util::UuidText uuid{};  // UUIDv7 text, the conn_id of the Python API (inline: no allocation)
+  std::string_view id() const noexcept { return {uuid.data(), uuid.size()}; }
   std::string user_id;  // JWT `sub`; empty when the server runs without JWT
-  std::string cookie;   // raw Cookie header, reported by the `connect` event (no JWT)
   std::uint32_t shard = 0;
-  std::uint64_t serial = 0;  // key in the shard's connection table
-  bool msgpack = false;      // ?format=msgpack
-  bool compression = true;   // false with ?compression=false
+  std::uint64_t serial = 0;                // key in the shard's connection table
+  bool msgpack = false;                    // ?format=msgpack
+  bool compression = true;                 // false with ?compression=false
   std::atomic<std::uint64_t> next_seq{1};  // server_ready used 0
   std::atomic<bool> open{true};
 
   // Guards `topics` and the send_event dedup window (taken by Python threads
   // and by the shard on client-initiated subscriptions; never during I/O).
-  std::mutex mu;
-  std::unordered_set<std::string> topics;
+  TinyLock mu;
+  TopicSet topics;
   struct SentIds {
     std::unordered_set<std::string> ids;
     std::deque<std::string> order;

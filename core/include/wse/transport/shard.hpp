@@ -80,8 +80,8 @@ class Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  void start();            // spawns the thread
-  void stop_and_join();    // stops the loop (after close_all has had its chance)
+  void start();          // spawns the thread
+  void stop_and_join();  // stops the loop (after close_all has had its chance)
   asio::io_context& io() noexcept { return io_; }
   std::uint32_t index() const noexcept { return index_; }
   const ShardCounters& counters() const noexcept { return counters_; }
@@ -100,7 +100,16 @@ class Shard {
 
  private:
   friend struct ParseHandler;
-  enum class TaskKind : std::uint8_t { Adopt, Send, Publish, Broadcast, Subscribe, Unsubscribe, Disconnect, CloseAll };
+  enum class TaskKind : std::uint8_t {
+    Adopt,
+    Send,
+    Publish,
+    Broadcast,
+    Subscribe,
+    Unsubscribe,
+    Disconnect,
+    CloseAll
+  };
   struct Task {
     TaskKind kind = TaskKind::Send;
     std::uint64_t serial = 0;
@@ -161,13 +170,17 @@ class Shard {
   bool wake_posted_ = false;
   std::vector<Task> running_;  // tasks being run (swapped with the mailbox)
 
-  std::unordered_map<std::uint64_t, Connection*> by_serial_;  // open WebSocket connections
+  // Open WebSocket connections by slot. A serial is (generation << 32 | slot), so
+  // a stale serial of a reused slot is recognised; 8 bytes per connection
+  // instead of a hash-map node.
+  std::vector<Connection*> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::uint32_t generation_ = 0;
   std::vector<Connection*> all_;  // every live connection, for ticks and shutdown
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
   std::vector<InboundEvent> events_;  // batched per loop turn, pushed at once
   topics::TopicIndex<Connection> index_topics_;
-  std::uint64_t next_serial_ = 1;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections
   bool closing_all_ = false;

@@ -3,7 +3,100 @@
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
-__all__: list[str] = ["WSEServer", "RustWSEServer"]
+__all__: list[str] = [
+    "aes_gcm_encrypt",
+    "rust_aes_gcm_encrypt",
+    "aes_gcm_decrypt",
+    "rust_aes_gcm_decrypt",
+    "ecdh_generate_keypair",
+    "rust_ecdh_generate_keypair",
+    "ecdh_derive_shared_secret",
+    "rust_ecdh_derive_shared_secret",
+    "hmac_sha256",
+    "rust_hmac_sha256",
+    "sha256",
+    "rust_sha256",
+    "sign_message",
+    "rust_sign_message",
+    "jwt_encode",
+    "rust_jwt_encode",
+    "jwt_decode",
+    "rust_jwt_decode",
+    "WSEServer",
+    "RustWSEServer",
+]
+
+def aes_gcm_encrypt(key: bytes | bytearray | memoryview, plaintext: bytes | bytearray | memoryview) -> bytes:
+    """
+    AES-256-GCM: returns nonce(12) || ciphertext || tag(16) with a random nonce.
+    ValueError if the key is not 32 bytes.
+    """
+
+def aes_gcm_decrypt(key: bytes | bytearray | memoryview, data: bytes | bytearray | memoryview) -> bytes:
+    """
+    Inverse of aes_gcm_encrypt. ValueError for input shorter than 28 bytes or a key that is not
+    32 bytes; RuntimeError when authentication fails (tampered, truncated or wrong key).
+    """
+
+def ecdh_generate_keypair() -> tuple[bytes, bytes]:
+    """
+    A fresh P-256 key pair: (private 32-byte scalar, public 65-byte uncompressed SEC1).
+    """
+
+def ecdh_derive_shared_secret(
+    private_key: bytes | bytearray | memoryview | bytearray | memoryview,
+    peer_public_key: bytes | bytearray | memoryview | bytearray | memoryview,
+) -> bytes:
+    """
+    ECDH on P-256, then HKDF-SHA256(salt=b'wse-encryption', info=b'aes-gcm-key') to a 32-byte
+    AES key. ValueError for a malformed private key or a peer key not on the curve.
+    """
+
+def hmac_sha256(key: bytes | bytearray | memoryview, data: bytes | bytearray | memoryview) -> bytes:
+    """HMAC-SHA256 (32 bytes)."""
+
+def sha256(data: bytes | bytearray | memoryview) -> str:
+    """SHA-256 as a lowercase hex string."""
+
+def sign_message(payload_json: str, secret: bytes | bytearray | memoryview) -> str:
+    """Hex HMAC-SHA256(secret, hex SHA-256 of the UTF-8 payload)."""
+
+rust_aes_gcm_encrypt = aes_gcm_encrypt
+
+rust_aes_gcm_decrypt = aes_gcm_decrypt
+
+rust_ecdh_generate_keypair = ecdh_generate_keypair
+
+rust_ecdh_derive_shared_secret = ecdh_derive_shared_secret
+
+rust_hmac_sha256 = hmac_sha256
+
+rust_sha256 = sha256
+
+rust_sign_message = sign_message
+
+def jwt_encode(claims: dict[str, Any], secret: bytes | str, algorithm: str = "HS256") -> str:
+    """
+    Signs claims (serialized with sorted keys) as an HS256 JWT. ValueError for another algorithm,
+    TypeError for claims that cannot be serialized.
+    """
+
+def jwt_decode(
+    token: str,
+    secret: bytes | str,
+    algorithm: str = "HS256",
+    issuer: str | None = None,
+    audience: str | None = None,
+) -> dict[str, Any] | None:
+    """
+    Verifies an HS256 JWT and returns its claims, or None on any failure: bad format or
+    signature, another algorithm, missing or past exp, nbf more than 5 minutes ahead, and iss/aud
+    mismatch when issuer/audience are given (aud may be a string or a list).
+    """
+
+rust_jwt_encode = jwt_encode
+
+rust_jwt_decode = jwt_decode
 
 class WSEServer:
     """

@@ -52,19 +52,19 @@ inline constexpr std::string_view kType_batch = "batch";
 
 // WebSocket close codes: the closed vocabulary (see docs/PROTOCOL.md).
 enum class CloseCode : uint16_t {
-  NORMAL = 1000,            // normal closure (disconnect() default, client close)
-  GOING_AWAY = 1001,        // idle timeout: nothing received for idle_timeout
-  PROTOCOL_ERROR = 1002,    // RFC 6455 violation (bad frame, unmasked client frame, bad control frame)
+  NORMAL = 1000,  // normal closure (disconnect() default, client close)
+  GOING_AWAY = 1001,  // idle timeout: nothing received for idle_timeout
+  PROTOCOL_ERROR = 1002,  // RFC 6455 violation (bad frame, unmasked client frame, bad control frame)
   UNSUPPORTED_DATA = 1003,  // data type the endpoint cannot accept
-  INVALID_PAYLOAD = 1007,   // text frame that is not valid UTF-8
+  INVALID_PAYLOAD = 1007,  // text frame that is not valid UTF-8
   POLICY_VIOLATION = 1008,  // generic policy violation
-  MESSAGE_TOO_BIG = 1009,   // message over max_message_size
-  INTERNAL_ERROR = 1011,    // the server hit an unexpected condition
-  SERVICE_RESTART = 1012,   // server stop(): reconnect with backoff
-  TRY_AGAIN_LATER = 1013,   // slow consumer (outbound queue over its byte cap) or overload
-  AUTH_FAILED = 4401,       // missing, invalid or expired token; get a new token before retrying
-  FORBIDDEN = 4403,         // authenticated but not allowed (origin, policy)
-  RATE_LIMITED = 4429,      // closed for sustained abuse of the rate limit
+  MESSAGE_TOO_BIG = 1009,  // message over max_message_size
+  INTERNAL_ERROR = 1011,  // the server hit an unexpected condition
+  SERVICE_RESTART = 1012,  // server stop(): reconnect with backoff
+  TRY_AGAIN_LATER = 1013,  // slow consumer (outbound queue over its byte cap) or overload
+  AUTH_FAILED = 4401,  // missing, invalid or expired token; get a new token before retrying
+  FORBIDDEN = 4403,  // authenticated but not allowed (origin, policy)
+  RATE_LIMITED = 4429,  // closed for sustained abuse of the rate limit
 };
 
 struct CloseCodeInfo {

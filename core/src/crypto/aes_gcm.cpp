@@ -1,0 +1,77 @@
+#include "wse/crypto/aes_gcm.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+#include "wse/crypto/hash.hpp"
+#include "wse/util/errors.hpp"
+
+namespace wse::crypto {
+
+namespace {
+
+const EVP_CIPHER* cipher() {
+  static EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  if (c == nullptr) throw OperationFailed("OpenSSL: AES-256-GCM is not available");
+  return c;
+}
+
+struct CipherCtx {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  CipherCtx() {
+    if (ctx == nullptr) throw std::bad_alloc();
+  }
+  ~CipherCtx() { EVP_CIPHER_CTX_free(ctx); }
+  CipherCtx(const CipherCtx&) = delete;
+  CipherCtx& operator=(const CipherCtx&) = delete;
+};
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+void check_key(std::string_view key) {
+  if (key.size() != kAesKeySize)
+    throw InvalidArgument("AES-GCM-256 key must be 32 bytes, got " + std::to_string(key.size()));
+}
+
+}  // namespace
+
+std::string aes_gcm_encrypt(std::string_view key, std::string_view plaintext) {
+  check_key(key);
+  thread_local CipherCtx c;
+  std::string out(kGcmNonceSize + plaintext.size() + kGcmTagSize, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  random_bytes(o, kGcmNonceSize);
+  int n = 0;
+  if (EVP_EncryptInit_ex2(c.ctx, cipher(), bytes(key), o, nullptr) != 1 ||
+      EVP_EncryptUpdate(c.ctx, o + kGcmNonceSize, &n, bytes(plaintext), static_cast<int>(plaintext.size())) !=
+          1 ||
+      EVP_EncryptFinal_ex(c.ctx, o + kGcmNonceSize + n, &n) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagSize),
+                          o + kGcmNonceSize + plaintext.size()) != 1)
+    throw OperationFailed("AES-GCM encryption failed");
+  return out;
+}
+
+std::string aes_gcm_decrypt(std::string_view key, std::string_view blob) {
+  if (blob.size() < kGcmNonceSize + kGcmTagSize)
+    throw InvalidArgument("Encrypted data too short (min 28 bytes: 12 IV + 16 tag), got " +
+                          std::to_string(blob.size()));
+  check_key(key);
+  thread_local CipherCtx c;
+  const std::size_t n_ct = blob.size() - kGcmNonceSize - kGcmTagSize;
+  std::string out(n_ct, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  const unsigned char* b = bytes(blob);
+  int n = 0;
+  unsigned char tag[kGcmTagSize];
+  std::copy(b + kGcmNonceSize + n_ct, b + blob.size(), tag);
+  const bool ok = EVP_DecryptInit_ex2(c.ctx, cipher(), bytes(key), b, nullptr) == 1 &&
+                  EVP_DecryptUpdate(c.ctx, o, &n, b + kGcmNonceSize, static_cast<int>(n_ct)) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagSize), tag) == 1 &&
+                  EVP_DecryptFinal_ex(c.ctx, o + n, &n) == 1;
+  if (!ok) throw OperationFailed("Decrypt failed: authentication tag mismatch (tampered data or wrong key)");
+  return out;
+}
+
+}  // namespace wse::crypto

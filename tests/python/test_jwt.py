@@ -1,0 +1,84 @@
+"""jwt_encode / jwt_decode: seed snippet, shared vectors, cross-checks with PyJWT."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+from conftest import load_vectors
+
+import wse_server
+from wse_server import jwt_decode, jwt_encode, rust_jwt_decode, rust_jwt_encode
+
+SECRET = b"my-secret-key-that-is-32-bytes!!"
+
+
+def test_seed_snippet() -> None:
+    claims = {
+        "sub": "user-123",
+        "iss": "my-app",
+        "aud": "wse",
+        "exp": int(time.time()) + 3600,
+        "iat": int(time.time()),
+    }
+    token = rust_jwt_encode(claims, secret=b"my-secret")
+    decoded = rust_jwt_decode(
+        token,
+        secret=b"my-secret",
+        issuer="my-app",  # optional, validates iss claim
+        audience="wse",  # optional, validates aud claim
+    )
+    assert decoded == claims
+    assert rust_jwt_decode(token, secret=b"other") is None
+
+
+def test_aliases() -> None:
+    assert wse_server.rust_jwt_encode is jwt_encode
+    assert wse_server.rust_jwt_decode is jwt_decode
+
+
+@pytest.mark.parametrize("case", load_vectors("jwt")["vectors"], ids=lambda c: c["name"])
+def test_vectors(case: dict[str, Any]) -> None:
+    secret = load_vectors("jwt")["secret"].encode()
+    got = jwt_decode(case["token"], secret, issuer=case.get("issuer"), audience=case.get("audience"))
+    assert got == (case["claims"] if case["valid"] else None)
+
+
+def test_encode_is_deterministic_and_pyjwt_reads_it() -> None:
+    claims = {"z": 1, "a": [1, 2], "sub": "u", "exp": int(time.time()) + 60, "nested": {"b": 2, "a": 1}}
+    t1, t2 = jwt_encode(claims, SECRET), jwt_encode(dict(reversed(list(claims.items()))), SECRET)
+    assert t1 == t2
+    assert pyjwt.decode(t1, SECRET, algorithms=["HS256"]) == claims
+    assert t1.split(".")[0] == "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+
+
+def test_pyjwt_tokens_decode() -> None:
+    now = int(time.time())
+    claims = {"sub": "u", "exp": now + 60, "nbf": now + 200, "aud": ["x", "y"], "iss": "i"}
+    token = pyjwt.encode(claims, SECRET, algorithm="HS256")
+    assert jwt_decode(token, SECRET) == claims  # nbf within the 5-minute skew
+    assert jwt_decode(token, SECRET, audience="y", issuer="i") == claims
+    assert jwt_decode(token, SECRET, audience="z") is None
+    later = pyjwt.encode({**claims, "nbf": now + 400}, SECRET, algorithm="HS256")
+    assert jwt_decode(later, SECRET) is None
+    float_exp = pyjwt.encode({"sub": "u", "exp": now + 60.5}, SECRET, algorithm="HS256")
+    assert jwt_decode(float_exp, SECRET) == {"sub": "u", "exp": now + 60.5}
+
+
+def test_failures_are_none_not_exceptions() -> None:
+    token = jwt_encode({"sub": "u", "exp": int(time.time()) + 60}, SECRET)
+    assert jwt_decode(token, SECRET, algorithm="RS256") is None
+    assert jwt_decode(123, SECRET) is None  # type: ignore[arg-type]
+    assert jwt_decode(token + "x", SECRET) is None
+    assert jwt_decode(token, "my-secret-key-that-is-32-bytes!!") is not None  # str secrets are UTF-8
+
+
+def test_encode_errors() -> None:
+    with pytest.raises(ValueError, match="HS256"):
+        jwt_encode({"sub": "u"}, SECRET, algorithm="HS512")
+    with pytest.raises(TypeError):
+        jwt_encode({"bad": object()}, SECRET)
+    with pytest.raises(TypeError):
+        jwt_encode(["not", "a", "dict"], SECRET)  # type: ignore[arg-type]

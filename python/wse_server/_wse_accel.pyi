@@ -4,6 +4,24 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 __all__: list[str] = [
+    "PriorityQueue",
+    "PriorityMessageQueue",
+    "RustPriorityQueue",
+    "RustPriorityMessageQueue",
+    "TokenBucket",
+    "RustTokenBucket",
+    "Sequencer",
+    "EventSequencer",
+    "RustSequencer",
+    "RustEventSequencer",
+    "compress",
+    "rust_compress",
+    "decompress",
+    "rust_decompress",
+    "should_compress",
+    "rust_should_compress",
+    "CompressionManager",
+    "RustCompressionManager",
     "aes_gcm_encrypt",
     "rust_aes_gcm_encrypt",
     "aes_gcm_decrypt",
@@ -22,9 +40,199 @@ __all__: list[str] = [
     "rust_jwt_encode",
     "jwt_decode",
     "rust_jwt_decode",
+    "match_event",
+    "rust_match_event",
+    "transform_event",
+    "rust_transform_event",
     "WSEServer",
     "RustWSEServer",
 ]
+
+class PriorityQueue:
+    """
+    Bounded priority queue of any objects: higher priority first, FIFO among equals.
+    """
+
+    def __init__(self, max_size: int = 1000) -> None:
+        """ValueError unless max_size > 0."""
+
+    def push(self, priority: int, message: Any) -> bool:
+        """Adds a message; False when the queue is full."""
+
+    def pop(self) -> Any:
+        """The highest-priority message, or None when empty."""
+
+    def drain(self, max_count: int) -> list[Any]:
+        """Up to max_count messages in order."""
+
+    def len(self) -> int:
+        """Current number of messages."""
+
+    def __len__(self) -> int: ...
+    def is_full(self) -> bool: ...
+    def is_empty(self) -> bool: ...
+    def clear(self) -> None: ...
+
+class PriorityMessageQueue:
+    """
+    Five-level message queue (10, 8, 5, 3, 1) with smart dropping when full and batch dequeue.
+    Other priorities snap to the nearest level (ties go up). When full, the oldest message of the
+    lowest of BACKGROUND/LOW/NORMAL is evicted if it does not rank above the arrival; otherwise the
+    arrival is refused. HIGH and CRITICAL are never evicted.
+    """
+
+    def __init__(self, max_size: int = 1000, batch_size: int = 10) -> None: ...
+    def enqueue(self, message: Any, priority: int = 5) -> bool:
+        """True if accepted (possibly after evicting a lower message)."""
+
+    def dequeue_batch(self) -> list[tuple[int, Any]]:
+        """
+        Up to batch_size (priority, message) tuples, highest level first, FIFO within a level.
+        """
+
+    @property
+    def size(self) -> int:
+        """Current number of messages."""
+
+    def __len__(self) -> int: ...
+    def clear(self) -> None:
+        """Empties the queue and resets the drop counters."""
+
+    def get_stats(self) -> dict[str, Any]:
+        """
+        size, capacity, utilization_percent, priority_distribution, priority_queue_depths,
+        dropped_by_priority, total_dropped, backpressure, oldest_message_age, processing_rate.
+        """
+
+RustPriorityQueue: TypeAlias = PriorityQueue
+
+RustPriorityMessageQueue: TypeAlias = PriorityMessageQueue
+
+class TokenBucket:
+    """
+    Token bucket rate limiter with continuous time-based refill (monotonic clock).
+    """
+
+    def __init__(self, capacity: float, refill_rate: float, initial_tokens: float | None = None) -> None:
+        """
+        capacity > 0 tokens, refill_rate >= 0 tokens per second, initial_tokens defaults to capacity.
+        """
+
+    def acquire(self, tokens: float = 1.0) -> bool:
+        """
+        Takes `tokens` if available and returns True; otherwise leaves the bucket as is.
+        """
+
+    @property
+    def tokens(self) -> float:
+        """Tokens available now (after refill)."""
+
+    @property
+    def capacity(self) -> float: ...
+    @property
+    def refill_rate(self) -> float: ...
+    def reset(self) -> None:
+        """Refills to capacity."""
+
+RustTokenBucket: TypeAlias = TokenBucket
+
+class Sequencer:
+    """Monotonic counter with sliding-window duplicate detection."""
+
+    def __init__(self, window_size: int = 10000) -> None: ...
+    def next_seq(self) -> int:
+        """Increments and returns the counter (1, 2, ...)."""
+
+    def get_current_seq(self) -> int: ...
+    def is_duplicate(self, event_id: str | int) -> bool:
+        """
+        True if the id is in the window; otherwise records it and returns False.
+        """
+
+    def cleanup(self, max_age_secs: float = 300.0) -> None:
+        """Forgets ids recorded more than max_age_secs ago."""
+
+    def seen_count(self) -> int: ...
+
+class EventSequencer:
+    """
+    Per-topic ordered delivery with out-of-order buffering and gap detection
+    (see docs/utilities.md for the exact rules).
+    """
+
+    def __init__(self, window_size: int = 10000, max_out_of_order: int = 100) -> None: ...
+    def next_seq(self) -> int: ...
+    def get_current_sequence(self) -> int: ...
+    def is_duplicate(self, event_id: str | int) -> bool: ...
+    def process_sequenced_event(self, topic: str, sequence: int, event: Any) -> list[Any] | None:
+        """
+        Events to deliver now, in order, or None when the event was buffered or rejected.
+        """
+
+    def reset_sequence(self, topic: str | None = None) -> None:
+        """Forgets one topic, or all topics when topic is None."""
+
+    def get_sequence_stats(self) -> dict[str, Any]: ...
+    def get_buffer_stats(self) -> dict[str, Any]: ...
+    def cleanup(self) -> None:
+        """
+        Drops buffered events older than 5 minutes, forgets idle topics, trims the id window.
+        """
+
+RustSequencer: TypeAlias = Sequencer
+
+RustEventSequencer: TypeAlias = EventSequencer
+
+def compress(data: bytes | bytearray | memoryview, level: int = 6) -> bytes:
+    """zlib stream (RFC 1950) of data at level 0-9 (ValueError otherwise)."""
+
+def decompress(data: bytes | bytearray | memoryview, max_size: int = 67108864) -> bytes:
+    """
+    Inflates a zlib stream. ValueError for corrupt or truncated data, or when the output would
+    exceed max_size bytes (decompression bombs).
+    """
+
+def should_compress(data: bytes | bytearray | memoryview, threshold: int = 1024) -> bool:
+    """len(data) > threshold."""
+
+class CompressionManager:
+    """
+    zlib compression and msgpack packing with statistics. Not thread-safe beyond
+    the GIL (each call is atomic).
+    """
+
+    def __init__(
+        self, threshold: int = 1024, compression_level: int = 6, max_decompressed_size: int = 67108864
+    ) -> None: ...
+    def should_compress(self, data: bytes | bytearray | memoryview) -> bool: ...
+    def compress(self, data: bytes | bytearray | memoryview, level: int | None = None) -> bytes: ...
+    def decompress(self, data: bytes | bytearray | memoryview) -> bytes:
+        """
+        ValueError for corrupt data or output over max_decompressed_size (counted as a failure).
+        """
+
+    def pack_msgpack(self, obj: Any) -> bytes: ...
+    def unpack_msgpack(self, data: bytes | bytearray | memoryview) -> Any:
+        """ValueError for invalid msgpack."""
+
+    def pack_event(self, event: Any, use_msgpack: bool = True) -> bytes:
+        """
+        msgpack, or compact JSON (UUID/datetime/Decimal/Enum converted) with use_msgpack=False.
+        """
+
+    def unpack_event(self, data: bytes | bytearray | memoryview, is_msgpack: bool = True) -> Any:
+        """Inverse of pack_event. ValueError when the data does not decode."""
+
+    def get_stats(self) -> dict[str, Any]: ...
+    def reset_stats(self) -> None: ...
+
+rust_compress = compress
+
+rust_decompress = decompress
+
+rust_should_compress = should_compress
+
+RustCompressionManager: TypeAlias = CompressionManager
 
 def aes_gcm_encrypt(key: bytes | bytearray | memoryview, plaintext: bytes | bytearray | memoryview) -> bytes:
     """
@@ -97,6 +305,27 @@ def jwt_decode(
 rust_jwt_encode = jwt_encode
 
 rust_jwt_decode = jwt_decode
+
+def match_event(event: dict[str, Any], criteria: dict[str, Any]) -> bool:
+    """
+    MongoDB-style filter: dotted paths (list indexes allowed), implicit AND, $and/$or, and the
+    operators $eq $ne $gt $gte $lt $lte $in $nin $exists $regex (RE2, search, $options i/m/s)
+    $contains $startswith $endswith $not. Incomparable values do not match; an unknown operator,
+    a non-list $in/$nin/$and/$or or an invalid regex raises ValueError.
+    """
+
+def transform_event(
+    event: dict[str, Any], sequence: int, event_type_map: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """
+    Wraps a domain event in the wire envelope: t (mapped or lower-cased type), p (JSON-safe
+    payload), id (event_id or a new UUIDv7), ts (ISO-8601 UTC), seq, v=1, original_event_type when
+    mapped, cid/pri/trace_id when given (also from _metadata). Envelopes are returned unchanged.
+    """
+
+rust_match_event = match_event
+
+rust_transform_event = transform_event
 
 class WSEServer:
     """

@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "wse/filter/regex.hpp"
+#include "wse/util/errors.hpp"
+#include "wse/util/priority_message_queue.hpp"
+#include "wse/util/priority_queue.hpp"
+#include "wse/util/sequencer.hpp"
+#include "wse/util/token_bucket.hpp"
+
+namespace {
+
+TEST(PriorityQueue, OrderAndCapacity) {
+  wse::util::PriorityQueue<int> q(4);
+  EXPECT_TRUE(q.push(1, 10));
+  EXPECT_TRUE(q.push(5, 20));
+  EXPECT_TRUE(q.push(5, 21));
+  EXPECT_TRUE(q.push(3, 30));
+  EXPECT_FALSE(q.push(9, 99));
+  EXPECT_EQ(*q.pop(), 20);
+  EXPECT_EQ(*q.pop(), 21);
+  EXPECT_EQ(*q.pop(), 30);
+  EXPECT_EQ(*q.pop(), 10);
+  EXPECT_FALSE(q.pop());
+}
+
+TEST(PriorityMessageQueue, SnapEvictRefuse) {
+  EXPECT_EQ(wse::util::priority_level_index(9), 0u);
+  EXPECT_EQ(wse::util::priority_level_index(7), 1u);
+  EXPECT_EQ(wse::util::priority_level_index(4), 2u);
+  EXPECT_EQ(wse::util::priority_level_index(2), 3u);
+  wse::util::PriorityMessageQueue<std::string> q(2, 10);
+  EXPECT_TRUE(q.enqueue("bg", 1, 0));
+  EXPECT_TRUE(q.enqueue("hi", 8, 0));
+  EXPECT_TRUE(q.enqueue("bg2", 0, 0));  // same level: evicts the older bg
+  EXPECT_TRUE(q.enqueue("n", 5, 0));    // evicts bg2
+  EXPECT_EQ(q.dropped(4), 2u);
+  EXPECT_FALSE(q.enqueue("low", 3, 0));  // would evict NORMAL: refused
+  EXPECT_EQ(q.dropped(3), 1u);
+  auto batch = q.dequeue_batch();
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].value, "hi");
+  EXPECT_EQ(batch[1].value, "n");
+}
+
+TEST(TokenBucket, RefillIsContinuousAndCapped) {
+  wse::util::TokenBucket b(10, 100, 0, 0);
+  EXPECT_FALSE(b.try_consume(1, 0));
+  EXPECT_TRUE(b.try_consume(1, 10'000'000));  // 10 ms -> 1 token
+  EXPECT_DOUBLE_EQ(b.available(1'000'000'000), 10);
+  b.reset(0);
+  EXPECT_TRUE(b.try_consume(10, 0));
+}
+
+TEST(EventSequencer, Rules) {
+  wse::util::EventSequencer<int> s(3);
+  EXPECT_EQ(*s.process("t", 5, 5, 0), std::vector<int>{5});
+  EXPECT_FALSE(s.process("t", 7, 7, 0));
+  EXPECT_EQ(*s.process("t", 6, 6, 0), (std::vector<int>{6, 7}));
+  EXPECT_FALSE(s.process("t", 6, 6, 0));
+  EXPECT_FALSE(s.process("t", 9, 9, 0));
+  EXPECT_EQ(*s.process("t", 20, 20, 0), (std::vector<int>{9, 20}));
+  EXPECT_EQ(s.dropped(), 1u + 11u);  // the old 6, then 8 and 10..19
+  EXPECT_FALSE(s.process("t", 23, 23, 0));
+  EXPECT_EQ(s.cleanup(400, 300), 1u);
+}
+
+TEST(DedupWindow, EvictsOldest) {
+  wse::util::DedupWindow w(2);
+  EXPECT_FALSE(w.seen("a", 0));
+  EXPECT_FALSE(w.seen("b", 1));
+  EXPECT_TRUE(w.seen("a", 2));
+  EXPECT_FALSE(w.seen("c", 3));
+  EXPECT_FALSE(w.seen("a", 4));
+  w.forget_before(10);
+  EXPECT_EQ(w.size(), 0u);
+}
+
+TEST(Regex, SearchOptionsAndErrors) {
+  EXPECT_TRUE(wse::filter::regex_search("PL", "AAPL"));
+  EXPECT_FALSE(wse::filter::regex_search("^PL", "AAPL"));
+  EXPECT_TRUE(wse::filter::regex_search("^aa", "AAPL", "i"));
+  EXPECT_THROW(wse::filter::regex_search("(", "x"), wse::InvalidArgument);
+  EXPECT_THROW(wse::filter::regex_search("x", "x", "z"), wse::InvalidArgument);
+  EXPECT_FALSE(wse::filter::regex_search("^(a+)+$", std::string(100000, 'a') + "!"));
+}
+
+}  // namespace

@@ -1,0 +1,128 @@
+"""compress/decompress/should_compress and CompressionManager."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import json
+import uuid
+import zlib
+from typing import Any
+
+import msgpack
+import pytest
+from conftest import load_vectors
+
+from wse_server import (
+    CompressionManager,
+    RustCompressionManager,
+    compress,
+    decompress,
+    rust_compress,
+    rust_decompress,
+    rust_should_compress,
+)
+
+
+def test_seed_standalone_functions() -> None:
+    data = b'{"t":"price","p":{"v":1}}' * 100
+    compressed = rust_compress(data, level=6)
+    original = rust_decompress(compressed)
+    should = rust_should_compress(data, threshold=1024)  # len(data) > threshold
+    assert original == data
+    assert should is True
+    assert rust_should_compress(b"x" * 1024, threshold=1024) is False
+
+
+def test_seed_manager_snippet() -> None:
+    cm = RustCompressionManager(threshold=1024, compression_level=6)
+    data = b"abc" * 1000
+    if cm.should_compress(data):
+        compressed = cm.compress(data)
+        original = cm.decompress(compressed)
+        assert original == data
+    packed = cm.pack_msgpack({"key": "value"})
+    assert cm.unpack_msgpack(packed) == {"key": "value"}
+    event_dict = {"t": "x", "p": {"n": 1}}
+    packed = cm.pack_event(event_dict, use_msgpack=True)
+    assert cm.unpack_event(packed, is_msgpack=True) == event_dict
+    stats = cm.get_stats()
+    assert stats["total_compressed"] == 1
+    assert stats["total_decompressed"] == 1
+    assert stats["total_bytes_saved"] == len(data) - len(compressed)
+    assert stats["compression_success_rate"] == 1.0
+    assert set(stats) == {
+        "total_compressed",
+        "total_decompressed",
+        "compression_failures",
+        "decompression_failures",
+        "total_bytes_saved",
+        "compression_success_rate",
+        "decompression_success_rate",
+        "average_bytes_saved",
+    }
+    cm.reset_stats()
+    assert cm.get_stats()["total_compressed"] == 0
+
+
+@pytest.mark.parametrize(
+    "case", load_vectors("zlib")["vectors"], ids=lambda c: f"{len(c['plaintext'])}-{c['level']}"
+)
+def test_zlib_vectors(case: dict[str, Any]) -> None:
+    plain = bytes.fromhex(case["plaintext"])
+    assert decompress(bytes.fromhex(case["compressed"])) == plain
+    assert zlib.decompress(compress(plain, level=case["level"])) == plain
+
+
+@pytest.mark.parametrize("bad", load_vectors("zlib")["invalid"])
+def test_invalid_streams(bad: str) -> None:
+    with pytest.raises(ValueError, match="zlib"):
+        decompress(bytes.fromhex(bad))
+
+
+def test_decompression_bomb_is_capped() -> None:
+    bomb = zlib.compress(b"\0" * (50 << 20), 9)
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        decompress(bomb, max_size=1 << 20)
+    assert len(decompress(bomb, max_size=64 << 20)) == 50 << 20
+    cm = CompressionManager(max_decompressed_size=1024)
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        cm.decompress(bomb)
+    assert cm.get_stats()["decompression_failures"] == 1
+    assert cm.get_stats()["decompression_success_rate"] == 0.0
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="level"):
+        compress(b"x", level=12)
+    with pytest.raises(TypeError):
+        compress("text")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="compression_level"):
+        CompressionManager(compression_level=10)
+    with pytest.raises(ValueError, match="msgpack"):
+        CompressionManager().unpack_msgpack(b"\xc1")
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+def test_pack_event_json_and_msgpack_cross_check() -> None:
+    cm = CompressionManager()
+    u = uuid.uuid4()
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    event = {"t": "x", "p": {"id": u, "at": when, "c": Color.RED, "raw": b"hi", "n": [1, 2.5, None]}}
+    as_json = json.loads(cm.pack_event(event, use_msgpack=False))
+    assert as_json["p"] == {
+        "id": str(u),
+        "at": when.isoformat(),
+        "c": "red",
+        "raw": "hi",
+        "n": [1, 2.5, None],
+    }
+    assert cm.unpack_event(cm.pack_event(event, use_msgpack=False), is_msgpack=False) == as_json
+    packed = cm.pack_event({"a": 1, "b": b"\x00\x01", "c": [True, None]})
+    assert msgpack.unpackb(packed) == {"a": 1, "b": b"\x00\x01", "c": [True, None]}
+    assert cm.unpack_event(msgpack.packb({"k": [1, 2]})) == {"k": [1, 2]}
+    with pytest.raises(ValueError, match=r"JSON|json"):
+        cm.unpack_event(b"{not json", is_msgpack=False)

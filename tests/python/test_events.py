@@ -1,0 +1,138 @@
+"""match_event and transform_event: seed snippets, shared filter vectors, edge cases."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import time
+import uuid
+from typing import Any
+
+import pytest
+from conftest import load_vectors
+
+from wse_server import match_event, rust_match_event, rust_transform_event, transform_event
+
+
+def test_seed_match_snippet() -> None:
+    event = {
+        "t": "trade",
+        "p": {"symbol": "AAPL", "price": 185.50, "exchange": "NASDAQ"},
+    }
+    assert rust_match_event(event, {"t": "trade"})  # True
+    assert rust_match_event(event, {"p.price": {"$gt": 100}})  # True
+    assert rust_match_event(
+        event,
+        {
+            "p.symbol": {"$in": ["AAPL", "GOOG"]},
+            "p.price": {"$gte": 150},
+        },
+    )  # True
+    assert rust_match_event(event, {"p.exchange": {"$startswith": "NAS"}})  # True
+    assert rust_match_event(event, {"p.symbol": {"$regex": "^AA"}})  # True
+    assert rust_match_event(
+        event,
+        {
+            "$or": [
+                {"p.symbol": "AAPL"},
+                {"p.symbol": "GOOG"},
+            ]
+        },
+    )  # True
+
+
+FILTERS = load_vectors("filters")
+
+
+@pytest.mark.parametrize("case", FILTERS["vectors"], ids=lambda c: repr(c["filter"])[:60])
+def test_filter_vectors(case: dict[str, Any]) -> None:
+    if case.get("error"):
+        with pytest.raises(ValueError, match=r"operator|regex|needs a list"):
+            match_event(FILTERS["event"], case["filter"])
+    else:
+        assert match_event(FILTERS["event"], case["filter"]) is case["match"]
+
+
+def test_regex_runs_in_linear_time() -> None:
+    event = {"s": "a" * 100_000 + "!"}
+    start = time.perf_counter()
+    assert not match_event(event, {"s": {"$regex": "^(a+)+$"}})
+    assert not match_event(event, {"s": {"$regex": "(a|aa)+b"}})
+    assert time.perf_counter() - start < 1.0  # a backtracking engine would take years
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        match_event({"a": 1}, "not a dict")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        match_event([1], {"a": 1})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="options"):
+        match_event({"a": "x"}, {"a": {"$regex": "x", "$options": "q"}})
+
+
+def test_seed_transform_snippet() -> None:
+    event = {
+        "event_type": "order_placed",
+        "payload": {"symbol": "AAPL", "qty": 100},
+    }
+    type_map = {"order_placed": "order"}
+    envelope = rust_transform_event(event, sequence=42, event_type_map=type_map)
+    assert envelope["t"] == "order"
+    assert envelope["p"] == {"symbol": "AAPL", "qty": 100}
+    assert uuid.UUID(envelope["id"]).version == 7
+    assert envelope["ts"].endswith("Z")
+    assert datetime.datetime.fromisoformat(envelope["ts"]).tzinfo is not None
+    assert envelope["seq"] == 42
+    assert envelope["v"] == 1
+    assert envelope["original_event_type"] == "order_placed"
+
+
+class Side(enum.Enum):
+    BUY = "buy"
+
+
+def test_transform_converts_types_and_metadata() -> None:
+    u = uuid.uuid4()
+    when = datetime.datetime(2026, 5, 1, 12, 0, tzinfo=datetime.UTC)
+    event = {
+        "type": "OrderFilled",
+        "payload": {
+            "order": u,
+            "at": when,
+            "price": decimal.Decimal("10.25"),
+            "side": Side.BUY,
+            "raw": b"ok",
+        },
+        "_metadata": {"event_id": "evt-1", "correlation_id": "c-9", "timestamp": when, "priority": 8},
+    }
+    out = transform_event(event, 7)
+    assert out["t"] == "orderfilled"  # unmapped types are lower-cased
+    assert out["original_event_type"] == "OrderFilled"
+    assert out["p"] == {
+        "order": str(u),
+        "at": when.isoformat(),
+        "price": "10.25",
+        "side": "buy",
+        "raw": "ok",
+        "event_type": "OrderFilled",
+    }
+    assert out["id"] == "evt-1"
+    assert out["cid"] == "c-9"
+    assert out["pri"] == 8
+    assert out["ts"] == when.isoformat()
+    # A non-dict payload: the event itself (minus _metadata) becomes p.
+    flat = transform_event({"event_type": "ping", "n": 1}, 1)
+    assert flat["p"] == {"event_type": "ping", "n": 1}
+    assert "original_event_type" not in flat
+
+
+def test_wire_events_are_returned_unchanged() -> None:
+    wire = {"t": "x", "p": {}, "id": "1", "ts": "2026-01-01T00:00:00Z", "v": 1}
+    assert transform_event(wire, 5) is wire
+    assert "seq" not in wire
+
+
+def test_unserializable_values_raise_type_error() -> None:
+    with pytest.raises(TypeError):
+        transform_event({"event_type": "x", "payload": {"s": {1, object()}}}, 1)

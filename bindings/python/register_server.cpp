@@ -352,6 +352,32 @@ class PyServer {
     srv("publish_local").publish_local(t, frame_for(data, "publish_local: data"));
   }
 
+  void publish(nb::handle topic, nb::handle data) {
+    const std::string_view t = str_view(topic, "publish: topic");
+    if (t.empty()) throw InvalidArgument("publish: topic must be non-empty");
+    TextOrBytes payload(data, "publish: data");
+    srv("publish").publish(t, payload.view(), !payload.is_text());
+  }
+
+  bool redis_connected() const {
+    auto b = server_ ? server_->broker() : nullptr;
+    return b && b->health().connected;
+  }
+
+  nb::list dlq_entries() {
+    nb::list out;
+    auto b = server_ ? server_->broker() : nullptr;
+    if (!b) return out;
+    for (auto& e : b->drain_dead_letters()) {
+      nb::dict d;
+      d["channel"] = nb::str(e.channel.c_str(), e.channel.size());
+      d["payload"] = nb::str(e.payload.c_str(), e.payload.size());
+      d["error"] = nb::str(e.error.c_str(), e.error.size());
+      out.append(d);
+    }
+    return out;
+  }
+
   bool subscribe_connection(const std::string& conn_id, nb::handle topics) {
     return srv("subscribe_connection").subscribe(conn_id, topic_list(topics, "subscribe_connection"));
   }

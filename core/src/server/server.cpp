@@ -116,12 +116,14 @@ void Server::stop(std::chrono::milliseconds grace) {
   while (!all_closed() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   for (auto& s : shards_) s->stop_and_join();
+  if (auto b = broker()) b->stop();
   acceptor_.reset();
   accept_retry_.reset();
   {
     std::lock_guard lock(registry_mu_);
     conns_.clear();
     topic_counts_.clear();
+    broker_.reset();
   }
   slots_.store(0);
   inbound_.close();  // waiting drains return; what is queued stays drainable
@@ -150,7 +152,7 @@ void Server::connection_closed(const std::shared_ptr<ConnInfo>& info) {
   std::lock_guard conn_lock(info->mu);
   for (const auto& t : info->topics.list()) {
     auto it = topic_counts_.find(t);
-    if (it != topic_counts_.end() && --it->second == 0) topic_counts_.erase(it);
+    if (it != topic_counts_.end()) count_down(t);
   }
   info->topics.clear();
 }
@@ -160,11 +162,9 @@ void Server::topics_changed(const std::shared_ptr<ConnInfo>& info, const std::ve
   std::lock_guard lock(registry_mu_);
   std::lock_guard conn_lock(info->mu);
   for (const auto& t : added)
-    if (info->topics.insert(t)) ++topic_counts_[t];
+    if (info->topics.insert(t)) count_up(t);
   for (const auto& t : removed) {
-    if (info->topics.erase(t) == 0) continue;
-    auto it = topic_counts_.find(t);
-    if (it != topic_counts_.end() && --it->second == 0) topic_counts_.erase(it);
+    if (info->topics.erase(t) != 0) count_down(t);
   }
 }
 
@@ -230,7 +230,7 @@ bool Server::subscribe(std::string_view conn_id, const std::vector<std::string>&
     std::lock_guard conn_lock(info.mu);
     for (const auto& t : topics)
       if (info.topics.insert(t)) {
-        ++topic_counts_[t];
+        count_up(t);
         fresh.push_back(t);
       }
   }
@@ -256,10 +256,7 @@ bool Server::unsubscribe(std::string_view conn_id, const std::optional<std::vect
       info.topics.clear();
     }
   }
-  for (const auto& t : gone) {
-    auto c = topic_counts_.find(t);
-    if (c != topic_counts_.end() && --c->second == 0) topic_counts_.erase(c);
-  }
+  for (const auto& t : gone) count_down(t);
   if (!gone.empty()) shards_[info.shard]->post_unsubscribe(info.serial, std::move(gone));
   return true;
 }

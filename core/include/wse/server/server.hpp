@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "wse/auth/jwt.hpp"
+#include "wse/server/broker.hpp"
 #include "wse/topics/topic_index.hpp"
 #include "wse/transport/config.hpp"
 #include "wse/transport/inbound.hpp"
@@ -69,6 +70,15 @@ class Server final : private transport::ShardHost {
   // at most once per connection. The frame is shared, never copied.
   void broadcast(transport::FrameRef frame);
   void publish_local(std::string_view topic, transport::FrameRef frame);
+  // Through the broker when one is set (the broker delivers back to every
+  // instance, this one included), else the same as publish_local.
+  void publish(std::string_view topic, std::string_view payload, bool binary);
+
+  // Installs (or, with nullptr, removes) the broker that carries publish() between
+  // instances. May be called before or after start(); current interests are
+  // replayed to the new broker. The server stops it in stop().
+  void set_broker(std::shared_ptr<Broker> broker);
+  std::shared_ptr<Broker> broker() const;
 
   bool subscribe(std::string_view conn_id, const std::vector<std::string>& topics);
   // nullopt = every topic of the connection.
@@ -98,6 +108,10 @@ class Server final : private transport::ShardHost {
   bool auth_enabled() const override { return jwt_.has_value(); }
 
   void require_running(const char* what) const;
+  // Topic interest bookkeeping (registry mutex held); tells the broker about
+  // the first and the last local subscriber of a topic or pattern.
+  void count_up(const std::string& topic);
+  void count_down(const std::string& topic);
   void accept_next();
 
   const transport::ServerConfig config_;
@@ -116,6 +130,7 @@ class Server final : private transport::ShardHost {
   // Keys view ConnInfo::id, which the mapped shared_ptr keeps alive (saves a copy per connection).
   std::unordered_map<std::string_view, std::shared_ptr<transport::ConnInfo>> conns_;
   std::unordered_map<std::string, std::size_t, topics::StringHash, std::equal_to<>> topic_counts_;
+  std::shared_ptr<Broker> broker_;  // guarded by registry_mu_
 };
 
 }  // namespace wse::server

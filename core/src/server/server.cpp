@@ -217,6 +217,55 @@ void Server::publish_local(std::string_view topic, FrameRef frame) {
   for (auto& s : shards_) s->post_publish(std::string(topic), frame);
 }
 
+void Server::count_up(const std::string& topic) {
+  if (++topic_counts_[topic] == 1 && broker_) broker_->interest_added(topic);
+}
+
+void Server::count_down(const std::string& topic) {
+  auto it = topic_counts_.find(topic);
+  if (it == topic_counts_.end()) return;
+  if (--it->second == 0) {
+    topic_counts_.erase(it);
+    if (broker_) broker_->interest_removed(topic);
+  }
+}
+
+void Server::publish(std::string_view topic, std::string_view payload, bool binary) {
+  require_running("publish");
+  std::shared_ptr<Broker> b = broker();
+  if (b) {
+    b->publish(topic, payload, binary);
+  } else {
+    publish_local(topic,
+                  transport::make_frame(binary ? protocol::Opcode::Binary : protocol::Opcode::Text, payload));
+  }
+}
+
+std::shared_ptr<Broker> Server::broker() const {
+  std::lock_guard lock(registry_mu_);
+  return broker_;
+}
+
+void Server::set_broker(std::shared_ptr<Broker> broker) {
+  if (broker) {
+    // Runs on the broker's thread: must not throw. shards_ never changes after
+    // start(), and a post to a stopped shard is simply never run.
+    broker->start([this](std::string_view topic, std::string_view payload, bool binary) {
+      if (!running()) return;
+      auto frame = transport::make_frame(binary ? protocol::Opcode::Binary : protocol::Opcode::Text, payload);
+      for (auto& s : shards_) s->post_publish(std::string(topic), frame);
+    });
+  }
+  std::shared_ptr<Broker> old;
+  {
+    std::lock_guard lock(registry_mu_);
+    old = std::exchange(broker_, broker);
+    if (broker_)
+      for (const auto& [topic, count] : topic_counts_) broker_->interest_added(topic);
+  }
+  if (old) old->stop();
+}
+
 bool Server::subscribe(std::string_view conn_id, const std::vector<std::string>& topics) {
   require_running("subscribe_connection");
   for (const auto& t : topics)

@@ -1,5 +1,48 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks; see docs/BENCHMARKS.md for what each prints.
+# Side-by-side benchmarks; docs/BENCHMARKS.md says what each prints and records the tables.
+#   scripts/bench.sh                 everything: utility micro-benchmarks, then the load benchmarks
+#   scripts/bench.sh utils [...]     only the utility micro-benchmarks (bench/micro/run_utils.py)
+#   scripts/bench.sh load [...]      only the load benchmarks (bench/load/run.py options, e.g. --quick,
+#                                    --workloads fanout_100,echo --peers wse,raw --unpinned)
+#   scripts/bench.sh render [FILE]   print the markdown tables of a load result (default bench/results/load.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python bench/micro/run_utils.py "$@"
+what="${1:-all}"
+[ $# -gt 0 ] && shift
+
+build_native() {
+  local gen=()
+  command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
+  cmake -S . -B build/bench "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DWSE_BUILD_BENCH=ON >/dev/null
+  cmake --build build/bench -j 2 --target wse_loadgen wse_raw_peer >/dev/null
+}
+
+raise_limits() {
+  # 10,000 idle connections need 20,000 descriptors on this machine (both ends).
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+  # A deep accept backlog and a wide port range for the accept-rate run (best effort: root only).
+  if [ -w /proc/sys/net/core/somaxconn ]; then
+    [ "$(cat /proc/sys/net/core/somaxconn)" -ge 4096 ] || echo 4096 > /proc/sys/net/core/somaxconn
+    [ "$(cat /proc/sys/net/ipv4/tcp_max_syn_backlog)" -ge 4096 ] || echo 4096 > /proc/sys/net/ipv4/tcp_max_syn_backlog
+    echo "1024 65000" > /proc/sys/net/ipv4/ip_local_port_range
+  fi
+}
+
+load() {
+  build_native
+  raise_limits
+  echo "bench: load $(uptime)"
+  .venv/bin/python bench/load/run.py "$@"
+  .venv/bin/python bench/load/render.py
+}
+
+case "$what" in
+  utils) .venv/bin/python bench/micro/run_utils.py "$@" ;;
+  load) load "$@" ;;
+  render) .venv/bin/python bench/load/render.py "$@" ;;
+  all)
+    .venv/bin/python bench/micro/run_utils.py
+    load "$@"
+    ;;
+  *) echo "usage: scripts/bench.sh [all|utils|load|render] [options]" >&2; exit 2 ;;
+esac

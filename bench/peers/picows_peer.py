@@ -1,0 +1,118 @@
+"""Bench peer: `picows` (Cython WebSocket library on asyncio), the idiomatic way.
+
+Fan-out calls transport.send() on every connection; echo sends each text
+frame back; the JWT is checked in the listener factory (HTTP 401).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_common as bc
+from picows import (
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+    ws_create_server,
+)
+
+READY_TEXT = b'{"t":"server_ready"}'
+
+
+async def main() -> None:
+    args = bc.parse_args("picows bench peer")
+    transports: set[WSTransport] = set()
+    pacer = bc.Pacer(args.rate, args.window)
+    acked = asyncio.Event()
+    stats = bc.StatsFile(args.stats)
+    count = 0
+    workload = args.workload
+
+    class Listener(WSListener):
+        def on_ws_connected(self, transport: WSTransport) -> None:
+            transport.send(WSMsgType.TEXT, READY_TEXT)
+            if workload == "fanout":
+                transports.add(transport)
+
+        def on_ws_disconnected(self, transport: WSTransport) -> None:
+            transports.discard(transport)
+
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            nonlocal count
+            if frame.msg_type == WSMsgType.TEXT:
+                if workload == "echo":
+                    transport.send(WSMsgType.TEXT, frame.get_payload_as_memoryview())
+                elif workload == "fanout":
+                    s = bc.ack_seq(frame.get_payload_as_ascii_text())
+                    if s >= 0:
+                        pacer.ack(s)
+                        acked.set()
+                elif workload == "flood":
+                    count += 1
+            elif frame.msg_type == WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+
+    def factory(request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
+        if args.jwt_secret and not bc.jwt_ok(bc.bearer(request.headers), args.jwt_secret):
+            return WSUpgradeResponseWithListener(WSUpgradeResponse.create_error_response(401), None)
+        return Listener()
+
+    async def publisher() -> None:
+        pad = bc.padding(args.size)
+        while len(transports) < args.subs:
+            await asyncio.sleep(0.01)
+        while True:
+            n = pacer.budget()
+            if n == 0:
+                acked.clear()
+                if args.rate > 0:
+                    await asyncio.sleep(0.0005)
+                else:
+                    await acked.wait()
+                continue
+            for _ in range(n):
+                data = bc.message(pacer.seq, pad).encode()
+                for t in transports:
+                    t.send(WSMsgType.TEXT, data)
+                pacer.seq += 1
+            await asyncio.sleep(0)
+
+    async def stats_writer() -> None:
+        while True:
+            stats.maybe_write(count)
+            await asyncio.sleep(0.1)
+
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+
+    def on_term() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_term)
+    server = await ws_create_server(factory, "127.0.0.1", args.port)
+    bc.ready(args.port)
+    tasks = []
+    if workload == "fanout":
+        tasks.append(asyncio.create_task(publisher()))
+    if workload == "flood":
+        tasks.append(asyncio.create_task(stats_writer()))
+    await stop
+    for t in tasks:
+        t.cancel()
+    server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

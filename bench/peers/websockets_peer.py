@@ -1,0 +1,102 @@
+"""Bench peer: Python `websockets` (asyncio server), the idiomatic way.
+
+Fan-out uses websockets.broadcast(); echo awaits ws.send() per message; the
+JWT is checked in process_request (HTTP 401 before the upgrade).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_common as bc
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.http11 import Request, Response
+
+READY_TEXT = '{"t":"server_ready"}'
+
+
+async def main() -> None:
+    args = bc.parse_args("websockets bench peer")
+    conns: set[ServerConnection] = set()
+    pacer = bc.Pacer(args.rate, args.window)
+    acked = asyncio.Event()
+    stats = bc.StatsFile(args.stats)
+    count = 0
+
+    def process_request(conn: ServerConnection, request: Request) -> Response | None:
+        if args.jwt_secret and not bc.jwt_ok(bc.bearer(request.headers), args.jwt_secret):
+            return conn.respond(401, "invalid token\n")
+        return None
+
+    async def handler(ws: ServerConnection) -> None:
+        nonlocal count
+        await ws.send(READY_TEXT)
+        if args.workload == "fanout":
+            conns.add(ws)
+        try:
+            async for msg in ws:
+                if args.workload == "echo":
+                    await ws.send(msg)
+                elif args.workload == "fanout":
+                    s = bc.ack_seq(msg if isinstance(msg, str) else "")
+                    if s >= 0:
+                        pacer.ack(s)
+                        acked.set()
+                elif args.workload == "flood":
+                    count += 1
+        finally:
+            conns.discard(ws)
+
+    async def publisher() -> None:
+        pad = bc.padding(args.size)
+        while len(conns) < args.subs:
+            await asyncio.sleep(0.01)
+        while True:
+            n = pacer.budget()
+            if n == 0:
+                acked.clear()
+                if args.rate > 0:
+                    await asyncio.sleep(0.0005)
+                else:
+                    await acked.wait()
+                continue
+            for _ in range(n):
+                broadcast(conns, bc.message(pacer.seq, pad))
+                pacer.seq += 1
+            await asyncio.sleep(0)
+
+    async def stats_writer() -> None:
+        while True:
+            stats.maybe_write(count)
+            await asyncio.sleep(0.1)
+
+    stop = asyncio.get_running_loop().create_future()
+
+    def on_term() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, on_term)
+    tasks: list[asyncio.Task[Any]] = []
+    async with serve(
+        handler, "127.0.0.1", args.port, process_request=process_request, compression=None, max_queue=None
+    ):
+        bc.ready(args.port)
+        if args.workload == "fanout":
+            tasks.append(asyncio.create_task(publisher()))
+        if args.workload == "flood":
+            tasks.append(asyncio.create_task(stats_writer()))
+        await stop
+        for t in tasks:
+            t.cancel()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,135 @@
+"""Bench peer for the two engines with the seed API: ours and the original.
+
+    .venv/bin/python bench/peers/wse_peer.py --engine ours ...
+    build/peers/wse142/bin/python bench/peers/wse_peer.py --engine original ...
+
+The same Python loop drives both, through the API they share: drain_inbound()
+for every inbound event, subscribe_connection() on connect, one publish call per
+message (ours: publish_local, the original: broadcast_local), send() for echo.
+The original engine is used as a black box, only through that public API.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_common as bc
+
+
+def make_server(engine: str, args: Any, io_threads: int, rate_limit: float | None) -> tuple[Any, Any]:
+    secret = args.jwt_secret
+    if engine == "ours":
+        from wse_server import WSEServer  # noqa: PLC0415 (each engine lives in its own venv)
+
+        limits: dict[str, Any] = {} if rate_limit is None else {"rate_limit_refill": rate_limit}
+        server = WSEServer(
+            "127.0.0.1",
+            args.port,
+            max_connections=args.max_connections,
+            jwt_secret=secret,
+            io_threads=io_threads,
+            **limits,
+        )
+        return server, server.publish_local
+    from wse_server._wse_accel import RustWSEServer  # noqa: PLC0415
+
+    server = RustWSEServer(
+        "127.0.0.1",
+        args.port,
+        max_connections=args.max_connections,
+        jwt_secret=secret.encode() if secret else None,
+    )
+    return server, server.broadcast_local
+
+
+def main() -> None:
+    engine = "ours"
+    argv = sys.argv[1:]
+    if "--engine" in argv:
+        i = argv.index("--engine")
+        engine = argv[i + 1]
+        del argv[i : i + 2]
+    io_threads = 1
+    if "--io-threads" in argv:
+        i = argv.index("--io-threads")
+        io_threads = int(argv[i + 1])
+        del argv[i : i + 2]
+    rate_limit = None  # ours only: inbound messages/s per connection (0 = off); default: the server's
+    if "--rate-limit" in argv:
+        i = argv.index("--rate-limit")
+        rate_limit = float(argv[i + 1])
+        del argv[i : i + 2]
+    sys.argv[1:] = argv
+    args = bc.parse_args(f"WSE bench peer ({engine})")
+    server, publish = make_server(engine, args, io_threads, rate_limit)
+    server.enable_drain_mode()
+    server.start()
+    deadline = time.monotonic() + 10
+    while not server.is_running():  # the original binds asynchronously
+        if time.monotonic() > deadline:
+            sys.exit("server did not start")
+        time.sleep(0.01)
+    stop = False
+
+    def on_term(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    bc.ready(args.port)
+
+    workload = args.workload
+    drain = server.drain_inbound
+    stats = bc.StatsFile(args.stats)
+    pacer = bc.Pacer(args.rate, args.window)
+    pad = bc.padding(args.size)
+    message = bc.message
+    topics = [bc.TOPIC]
+    subscribed = 0
+    count = 0
+    timeout = 50
+    while not stop:
+        events = drain(4096, timeout)
+        if workload == "fanout":
+            for kind, conn_id, data in events:
+                if kind == "raw":
+                    s = bc.ack_seq(data)
+                    if s >= 0:
+                        pacer.ack(s)
+                elif kind in ("connect", "auth_connect"):
+                    server.subscribe_connection(conn_id, topics)
+                    subscribed += 1
+                elif kind == "disconnect":
+                    subscribed -= 1
+            timeout = 50
+            if subscribed >= args.subs:
+                n = pacer.budget()
+                seq = pacer.seq
+                for s in range(seq, seq + n):
+                    publish(bc.TOPIC, message(s, pad))
+                pacer.seq = seq + n
+                # Wait for an ack when out of credit; with a rate, come back for the next slot.
+                timeout = 1 if n == 0 or args.rate > 0 else 0
+        elif workload == "echo":
+            send = server.send
+            for kind, conn_id, data in events:
+                if kind == "raw":
+                    send(conn_id, data)
+        elif workload == "flood":
+            for kind, _, _ in events:
+                if kind == "msg":
+                    count += 1
+            stats.maybe_write(count)
+            timeout = 50
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,14 @@ target_compile_definitions(wse_dep_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPREC
 target_link_libraries(wse_dep_asio INTERFACE Threads::Threads)
 add_library(wse::dep::asio ALIAS wse_dep_asio)
 
+# msgpack-c's C++ half (header-only, Debian libmsgpack-cxx-dev): its visitor parser
+# reads untrusted msgpack in wse/compression/msgpack_reader.hpp. Boost is not used.
+find_path(MSGPACK_CXX_INCLUDE_DIR msgpack/v2/parse.hpp REQUIRED)
+add_library(wse_dep_msgpack_cxx INTERFACE)
+target_include_directories(wse_dep_msgpack_cxx SYSTEM INTERFACE ${MSGPACK_CXX_INCLUDE_DIR})
+target_compile_definitions(wse_dep_msgpack_cxx INTERFACE MSGPACK_NO_BOOST)
+add_library(wse::dep::msgpack_cxx ALIAS wse_dep_msgpack_cxx)
+
 add_library(wse::dep::re2 ALIAS PkgConfig::RE2)
 add_library(wse::dep::hiredis ALIAS PkgConfig::HIREDIS)
 add_library(wse::dep::libdeflate ALIAS PkgConfig::LIBDEFLATE)

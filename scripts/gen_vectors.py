@@ -1,4 +1,4 @@
-"""Generates the crypto/JWT/zlib test vectors in spec/vectors/ with independent
+"""Generates the crypto/JWT/zlib/glob test vectors in spec/vectors/ with independent
 implementations (PyJWT, cryptography, Python's zlib), so that our C++ core, the
 Python client and the TypeScript client are all checked against the same
 outside reference. Deterministic: fixed keys, nonces and times.
@@ -9,6 +9,7 @@ outside reference. Deterministic: fixed keys, nonces and times.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import zlib
 from pathlib import Path
@@ -204,14 +205,60 @@ def zlib_vectors() -> None:
             cases.append(
                 {"plaintext": text.hex(), "level": level, "compressed": zlib.compress(text, level).hex()}
             )
-    bad = [zlib.compress(b"hello world")[:-3].hex(), "789c" + "ff" * 8, "00112233"]
+    bad = [
+        zlib.compress(b"hello world")[:-3].hex(),
+        "789c" + "ff" * 8,
+        "00112233",
+        (zlib.compress(b"hello world") + b"xx").hex(),  # bytes after the end of the stream
+    ]
+    bombs = [{"compressed": zlib.compress(bytes(n), 9).hex(), "inflated_size": n} for n in (1 << 16, 1 << 20)]
     write(
         "zlib",
         {
             "$comment": "zlib (RFC 1950) streams made with Python's zlib; decompressing must give plaintext. "
-            "`invalid` streams must be rejected with a clear error.",
+            "`invalid` streams must be rejected with a clear error. `bombs` inflate to `inflated_size` "
+            "bytes: with a cap below that size they must be refused (without inflating past the cap), "
+            "with a cap at or above it they decompress.",
             "vectors": cases,
             "invalid": bad,
+            "bombs": bombs,
+        },
+    )
+
+
+GLOB_CASES = [
+    ("user:*:events", ["user:123:events", "user::events", "user:1:2:events", "user:12:event", "user:events"]),
+    ("user:*", ["user:", "user:1", "user", "users:1"]),
+    ("*", ["", "anything:at:all"]),
+    ("a?c", ["abc", "a:c", "ac", "abbc"]),
+    ("*:*:x", ["a:b:c:x", "::x", "a:x"]),
+    ("prices.*.usd", ["prices.AAPL.usd", "prices..usd", "prices.AAPL.eur"]),
+    ("**a", ["bbba", "a", "b"]),
+    ("*a*b*", ["xaxbx", "ab", "ba"]),
+    ("exact", ["exact", "exactly", "xexact"]),
+    ("?", ["", "x", "xy"]),
+    ("a*", ["a", "abc", "ba"]),
+    ("*?*", ["", "z"]),
+]
+
+
+def glob_vectors() -> None:
+    # fnmatch.fnmatchcase is the independent reference; the patterns avoid '[',
+    # which fnmatch treats as a character class and we treat as a plain byte.
+    cases = [
+        {"pattern": p, "topic": t, "match": fnmatch.fnmatchcase(t, p)}
+        for p, topics in GLOB_CASES
+        for t in topics
+    ]
+    cases.append({"pattern": "a[b]c", "topic": "a[b]c", "match": True})  # no classes: '[' is literal
+    cases.append({"pattern": "a[b]c", "topic": "abc", "match": False})
+    write(
+        "globs",
+        {
+            "$comment": "Topic globs: '*' matches any run of bytes (including none and ':'), '?' exactly one "
+            "byte; no classes or escapes. Expected results made with Python's fnmatch.fnmatchcase (ASCII), "
+            "except the last two cases, where fnmatch would read '[b]' as a class.",
+            "vectors": cases,
         },
     )
 
@@ -222,4 +269,5 @@ if __name__ == "__main__":
     aes_vectors()
     ecdh_vectors()
     zlib_vectors()
+    glob_vectors()
     print("wrote", ", ".join(sorted(p.name for p in OUT.glob("*.json"))))

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   clang clang-format libclang-rt-14-dev
-  libssl-dev zlib1g-dev libdeflate-dev libsimdjson-dev libmsgpack-dev libre2-dev
+  libssl-dev zlib1g-dev libdeflate-dev libsimdjson-dev libmsgpack-dev libmsgpack-cxx-dev libre2-dev
   libhiredis-dev libasio-dev libhttp-parser-dev libgtest-dev libbenchmark-dev
   redis-server redis-tools
 )

@@ -16,7 +16,8 @@ run_cpp() {
   echo "test: C++ unit tests in $dir ($*)"
   cmake -S . -B "$dir" "${GEN[@]}" -DWSE_BUILD_TESTS=ON "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS"
-  ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 300
+  # --no-tests=error: a build that registers no test fails instead of passing silently.
+  ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 300 --no-tests=error
 }
 
 if [[ "$what" == all || "$what" == lint ]]; then

@@ -36,6 +36,25 @@ std::string decompress_view(const BytesView& v, std::size_t max_size) {
   return compression::zlib_decompress(v.view(), max_size);
 }
 
+// Runs decode(); on a ValueError (raised by nanobind or by Python) returns nullopt
+// and stores the reason. Other exceptions propagate.
+template <class F>
+std::optional<nb::object> try_decode(F&& decode, std::string& why) {
+  try {
+    return decode();
+  } catch (nb::builtin_exception& e) {
+    if (e.type() != nb::exception_type::value_error) throw;
+    why = e.what();
+  } catch (nb::python_error& e) {
+    if (!e.matches(PyExc_ValueError)) throw;
+    nb::str text = nb::str(e.value());
+    const char* c = text.c_str();
+    if (c == nullptr) PyErr_Clear();
+    why = c != nullptr ? c : "ValueError";
+  }
+  return std::nullopt;
+}
+
 std::size_t size_limit(std::int64_t v) {
   if (v <= 0) throw InvalidArgument("max_size must be a positive number of bytes");
   return static_cast<std::size_t>(v);
@@ -94,10 +113,17 @@ class CompressionManager {
     return to_bytes(to_json(event, opts));
   }
 
+  // msgpack with JSON fallback: with is_msgpack, data that is not one complete
+  // msgpack object is tried as JSON, so a JSON event reaching a msgpack reader
+  // still decodes (JSON objects and arrays are never one complete msgpack object:
+  // '{' and '[' are one-byte integers followed by more bytes).
   nb::object unpack_event(nb::handle data, bool is_msgpack) {
     BytesView v(data, "data");
-    if (is_msgpack) return from_msgpack(v.view());
-    return from_json(v.view());
+    if (!is_msgpack) return from_json(v.view());
+    std::string msgpack_error, json_error;
+    if (auto obj = try_decode([&] { return from_msgpack(v.view()); }, msgpack_error)) return *obj;
+    if (auto obj = try_decode([&] { return from_json(v.view()); }, json_error)) return *obj;
+    throw InvalidArgument("event is neither msgpack (" + msgpack_error + ") nor JSON (" + json_error + ")");
   }
 
   nb::dict stats() const {
@@ -176,18 +202,20 @@ void register_compression(nb::module_& m) {
       .def("decompress", &CompressionManager::decompress, nb::arg("data"),
            nb::sig("def decompress(self, data: bytes | bytearray | memoryview) -> bytes"),
            "ValueError for corrupt data or output over max_decompressed_size (counted as a failure).")
-      .def("pack_msgpack", &CompressionManager::pack_msgpack, nb::arg("obj"),
+      .def("pack_msgpack", &CompressionManager::pack_msgpack, nb::arg("obj").none(),
            nb::sig("def pack_msgpack(self, obj: typing.Any) -> bytes"))
       .def("unpack_msgpack", &CompressionManager::unpack_msgpack, nb::arg("data"),
            nb::sig("def unpack_msgpack(self, data: bytes | bytearray | memoryview) -> typing.Any"),
            "ValueError for invalid msgpack.")
-      .def("pack_event", &CompressionManager::pack_event, nb::arg("event"), nb::arg("use_msgpack") = true,
+      .def("pack_event", &CompressionManager::pack_event, nb::arg("event").none(),
+           nb::arg("use_msgpack") = true,
            nb::sig("def pack_event(self, event: typing.Any, use_msgpack: bool = True) -> bytes"),
            "msgpack, or compact JSON (UUID/datetime/Decimal/Enum converted) with use_msgpack=False.")
       .def("unpack_event", &CompressionManager::unpack_event, nb::arg("data"), nb::arg("is_msgpack") = true,
            nb::sig("def unpack_event(self, data: bytes | bytearray | memoryview, is_msgpack: bool = True) -> "
                    "typing.Any"),
-           "Inverse of pack_event. ValueError when the data does not decode.")
+           "Inverse of pack_event. With is_msgpack, data that is not one complete msgpack object is\n"
+           "decoded as JSON (the fallback); ValueError when neither decodes.")
       .def("get_stats", &CompressionManager::stats, nb::sig("def get_stats(self) -> dict[str, typing.Any]"))
       .def("reset_stats", &CompressionManager::reset_stats);
   for (const char* name : {"compress", "decompress", "should_compress"}) {

@@ -67,9 +67,8 @@ void register_crypto(nb::module_& m) {
         return to_bytes(crypto::ecdh_derive_shared_secret(k.view(), p.view()));
       },
       nb::arg("private_key"), nb::arg("peer_public_key"),
-      nb::sig(
-          "def ecdh_derive_shared_secret(private_key: bytes | bytearray | memoryview | bytearray | "
-          "memoryview, peer_public_key: bytes | bytearray | memoryview | bytearray | memoryview) -> bytes"),
+      nb::sig("def ecdh_derive_shared_secret(private_key: bytes | bytearray | memoryview, "
+              "peer_public_key: bytes | bytearray | memoryview) -> bytes"),
       "ECDH on P-256, then HKDF-SHA256(salt=b'wse-encryption', info=b'aes-gcm-key') to a 32-byte\n"
       "AES key. ValueError for a malformed private key or a peer key not on the curve.");
   m.def(

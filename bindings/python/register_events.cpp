@@ -22,6 +22,16 @@ namespace {
 
 // ---- match_event -------------------------------------------------------------
 
+// Nesting of $and/$or/$not accepted in one filter. Evaluation recurses on the C
+// stack, so an unbounded filter (say, built from untrusted JSON) could crash the
+// process; real filters are a few levels deep.
+constexpr int kMaxFilterDepth = 64;
+
+void check_depth(int depth) {
+  if (depth > kMaxFilterDepth)
+    throw InvalidArgument("filter nested deeper than " + std::to_string(kMaxFilterDepth) + " levels");
+}
+
 // Dotted keys ("p.price") split into interned segment strings once per key
 // object: filters are usually literals, so the same str object comes back.
 const std::vector<nb::object>& path_segments(nb::handle key) {
@@ -91,10 +101,12 @@ bool rich_compare(PyObject* a, PyObject* b, int op) {
   return r == 1;
 }
 
+// str(value) as UTF-8 (what the string operators compare). A str() result with
+// lone surrogates raises UnicodeEncodeError (a ValueError) instead of crashing.
 std::string text_of(PyObject* v) {
   if (PyUnicode_Check(v)) return std::string(str_view(nb::handle(v), "value"));
   nb::str s = nb::str(nb::handle(v));
-  return std::string(s.c_str());
+  return std::string(str_view(s, "value"));
 }
 
 nb::list require_list(nb::handle v, const char* op) {
@@ -103,7 +115,7 @@ nb::list require_list(nb::handle v, const char* op) {
   return nb::list(v);
 }
 
-bool matches(PyObject* event, nb::handle criteria);
+bool matches(PyObject* event, nb::handle criteria, int depth);
 
 bool is_operator_dict(nb::handle expected) {
   if (!PyDict_Check(expected.ptr()) || PyDict_GET_SIZE(expected.ptr()) == 0) return false;
@@ -115,7 +127,8 @@ bool is_operator_dict(nb::handle expected) {
   return true;
 }
 
-bool match_operators(PyObject* value, nb::handle ops) {
+bool match_operators(PyObject* value, nb::handle ops, int depth) {
+  check_depth(depth);
   nb::dict d = nb::borrow<nb::dict>(ops);
   std::string_view regex_options;
   if (d.contains("$options")) regex_options = str_view(nb::object(d["$options"]), "$options");
@@ -141,7 +154,9 @@ bool match_operators(PyObject* value, nb::handle ops) {
           }
       ok = op == "$in" ? found : !found;
     } else if (op == "$exists") {
-      ok = (value != nullptr) == PyObject_IsTrue(e);
+      const int want = PyObject_IsTrue(e);
+      if (want < 0) throw nb::python_error();
+      ok = (value != nullptr) == (want == 1);
     } else if (op == "$regex") {
       if (!PyUnicode_Check(e)) throw InvalidArgument("$regex needs a string pattern");
       ok = value != nullptr && value != Py_None &&
@@ -166,7 +181,7 @@ bool match_operators(PyObject* value, nb::handle ops) {
         ok = op == "$startswith" ? v.starts_with(x) : v.ends_with(x);
       }
     } else if (op == "$not") {
-      ok = !(is_operator_dict(expected) ? match_operators(value, expected)
+      ok = !(is_operator_dict(expected) ? match_operators(value, expected, depth + 1)
                                         : (value != nullptr && rich_compare(value, e, Py_EQ)));
     } else {
       throw InvalidArgument("unknown filter operator '" + std::string(op) + "'");
@@ -176,7 +191,8 @@ bool match_operators(PyObject* value, nb::handle ops) {
   return true;
 }
 
-bool matches(PyObject* event, nb::handle criteria) {
+bool matches(PyObject* event, nb::handle criteria, int depth) {
+  check_depth(depth);
   if (!PyDict_Check(criteria.ptr())) throw nb::type_error("criteria must be a dict");
   for (auto [key, expected] : nb::borrow<nb::dict>(criteria)) {
     if (!PyUnicode_Check(key.ptr())) throw nb::type_error("filter keys must be str");
@@ -185,7 +201,7 @@ bool matches(PyObject* event, nb::handle criteria) {
       nb::list subs = require_list(expected, k == "$and" ? "$and" : "$or");
       bool ok = k == "$and";
       for (nb::handle sub : subs) {
-        const bool m = matches(event, sub);
+        const bool m = matches(event, sub, depth + 1);
         if (k == "$and" && !m) {
           ok = false;
           break;
@@ -202,7 +218,7 @@ bool matches(PyObject* event, nb::handle criteria) {
       throw InvalidArgument("unknown top-level filter operator '" + std::string(k) + "'");
     PyObject* value = resolve(event, key);
     if (is_operator_dict(expected)) {
-      if (!match_operators(value, expected)) return false;
+      if (!match_operators(value, expected, depth + 1)) return false;
     } else if (value == nullptr) {
       if (!expected.is_none()) return false;
     } else if (!rich_compare(value, expected.ptr(), Py_EQ)) {
@@ -219,14 +235,19 @@ nb::object get(nb::dict d, const char* key) {
   return v == nullptr ? nb::object() : nb::borrow(v);
 }
 
+// An event type as text: str as is, bytes as UTF-8 (else Latin-1), UUID/Enum/
+// datetime through the JSON-safe conversion, anything else through str().
 std::string type_text(nb::handle v) {
   if (PyUnicode_Check(v.ptr())) return std::string(str_view(v, "event_type"));
-  if (PyBytes_Check(v.ptr()))
-    return std::string(PyBytes_AS_STRING(v.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(v.ptr())));
-  nb::object safe = to_json_safe(v);
+  ToJsonOptions opts;
+  opts.bytes = BytesMode::Text;
+  nb::object safe = to_json_safe(v, opts);
   if (PyUnicode_Check(safe.ptr())) return std::string(str_view(safe, "event_type"));
-  return std::string(nb::str(safe).c_str());
+  nb::str s = nb::str(safe);
+  return std::string(str_view(s, "event_type"));
 }
+
+nb::str py_text(const std::string& s) { return nb::str(s.data(), s.size()); }
 
 nb::object transform_event(nb::handle event_obj, std::int64_t sequence, nb::handle type_map) {
   if (!PyDict_Check(event_obj.ptr())) throw nb::type_error("event must be a dict");
@@ -248,7 +269,9 @@ nb::object transform_event(nb::handle event_obj, std::int64_t sequence, nb::hand
   std::string wire_type;
   if (!type_map.is_none()) {
     if (!PyDict_Check(type_map.ptr())) throw nb::type_error("event_type_map must be a dict or None");
-    PyObject* mapped = PyDict_GetItemString(type_map.ptr(), original.c_str());
+    nb::str key = py_text(original);
+    PyObject* mapped = PyDict_GetItemWithError(type_map.ptr(), key.ptr());
+    if (mapped == nullptr && PyErr_Occurred()) throw nb::python_error();
     if (mapped != nullptr) wire_type = type_text(nb::handle(mapped));
   }
   if (wire_type.empty()) {
@@ -260,7 +283,7 @@ nb::object transform_event(nb::handle event_obj, std::int64_t sequence, nb::hand
   opts.bytes = BytesMode::Text;
   opts.objects_as_dict = true;
   nb::dict out;
-  out["t"] = nb::str(wire_type.c_str());
+  out["t"] = py_text(wire_type);
   // Payload: event["payload"] when it is a dict, else the event minus bookkeeping.
   nb::object payload = get(event, "payload");
   nb::dict p;
@@ -288,7 +311,7 @@ nb::object transform_event(nb::handle event_obj, std::int64_t sequence, nb::hand
                                              : nb::object(nb::str(util::iso8601_us(util::unix_us()).c_str()));
   out["seq"] = sequence;
   out["v"] = 1;
-  if (wire_type != original) out["original_event_type"] = nb::str(original.c_str());
+  if (wire_type != original) out["original_event_type"] = py_text(original);
   if (nb::object cid = pick("correlation_id"); cid.is_valid() && !cid.is_none())
     out["cid"] = to_json_safe(cid, opts);
   if (nb::object pri = pick("priority"); pri.is_valid() && !pri.is_none())
@@ -305,7 +328,7 @@ void register_events(nb::module_& m) {
       "match_event",
       [](nb::handle event, nb::handle criteria) {
         if (!PyDict_Check(event.ptr())) throw nb::type_error("event must be a dict");
-        return matches(event.ptr(), criteria);
+        return matches(event.ptr(), criteria, 0);
       },
       nb::arg("event"), nb::arg("criteria"),
       nb::sig("def match_event(event: dict[str, typing.Any], criteria: dict[str, typing.Any]) -> bool"),

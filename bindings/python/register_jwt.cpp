@@ -13,6 +13,25 @@ namespace wse::py {
 
 namespace {
 
+// The token's bytes, or nullopt when it is neither str nor bytes-like, or a str
+// that is not encodable (lone surrogates): jwt_decode then returns None.
+std::optional<std::string> token_bytes(nb::handle token) {
+  if (PyUnicode_Check(token.ptr())) {
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(token.ptr(), &size);
+    if (data == nullptr) {
+      PyErr_Clear();
+      return std::nullopt;
+    }
+    return std::string(data, static_cast<std::size_t>(size));
+  }
+  if (PyBytes_Check(token.ptr()) || PyByteArray_Check(token.ptr()) || PyMemoryView_Check(token.ptr())) {
+    BytesView v(token, "token");
+    return std::string(v.view());
+  }
+  return std::nullopt;
+}
+
 std::string secret_bytes(nb::handle secret) {
   if (PyUnicode_Check(secret.ptr())) return std::string(str_view(secret, "secret"));
   BytesView s(secret, "secret");
@@ -41,19 +60,22 @@ void register_jwt(nb::module_& m) {
       "jwt_decode",
       [](nb::handle token, nb::handle secret, const std::string& algorithm, std::optional<std::string> issuer,
          std::optional<std::string> audience) -> nb::object {
-        if (algorithm != "HS256" || !PyUnicode_Check(token.ptr())) return nb::none();
+        if (algorithm != "HS256") return nb::none();
+        const std::optional<std::string> text = token_bytes(token);
+        if (!text) return nb::none();
         auth::JwtOptions options;
         options.secret = secret_bytes(secret);
         if (issuer && !issuer->empty()) options.issuer = std::move(issuer);
         if (audience && !audience->empty()) options.audience = std::move(audience);
         nb::object result = nb::none();
-        auth::jwt_verify_hs256(str_view(token, "token"), options, util::unix_ms() / 1000, nullptr,
+        auth::jwt_verify_hs256(*text, options, util::unix_ms() / 1000, nullptr,
                                [&](simdjson::dom::element payload) { result = from_json(payload); });
         return result;
       },
-      nb::arg("token"), nb::arg("secret"), nb::arg("algorithm") = "HS256", nb::arg("issuer") = nb::none(),
-      nb::arg("audience") = nb::none(),
-      nb::sig("def jwt_decode(token: str, secret: bytes | str, algorithm: str = 'HS256', issuer: str | None "
+      nb::arg("token").none(), nb::arg("secret"), nb::arg("algorithm") = "HS256",
+      nb::arg("issuer") = nb::none(), nb::arg("audience") = nb::none(),
+      nb::sig("def jwt_decode(token: str | bytes, secret: bytes | str, algorithm: str = 'HS256', issuer: str "
+              "| None "
               "= None, "
               "audience: str | None = None) -> dict[str, typing.Any] | None"),
       "Verifies an HS256 JWT and returns its claims, or None on any failure: bad format or\n"

@@ -93,7 +93,7 @@ void register_queues(nb::module_& m) {
   nb::class_<PyPriorityQueue>(
       m, "PriorityQueue", "Bounded priority queue of any objects: higher priority first, FIFO among equals.")
       .def(nb::init<std::int64_t>(), nb::arg("max_size") = 1000, "ValueError unless max_size > 0.")
-      .def("push", &PyPriorityQueue::push, nb::arg("priority"), nb::arg("message"),
+      .def("push", &PyPriorityQueue::push, nb::arg("priority"), nb::arg("message").none(),
            nb::sig("def push(self, priority: int, message: typing.Any) -> bool"),
            "Adds a message; False when the queue is full.")
       .def("pop", &PyPriorityQueue::pop, nb::sig("def pop(self) -> typing.Any"),
@@ -110,10 +110,10 @@ void register_queues(nb::module_& m) {
       m, "PriorityMessageQueue",
       "Five-level message queue (10, 8, 5, 3, 1) with smart dropping when full and batch dequeue.\n"
       "Other priorities snap to the nearest level (ties go up). When full, the oldest message of the\n"
-      "lowest of BACKGROUND/LOW/NORMAL is evicted if it does not rank above the arrival; otherwise the\n"
-      "arrival is refused. HIGH and CRITICAL are never evicted.")
+      "lowest non-empty level among BACKGROUND/LOW/NORMAL is evicted to make room; when only HIGH and\n"
+      "CRITICAL messages are queued the arrival is refused. HIGH and CRITICAL are never evicted.")
       .def(nb::init<std::int64_t, std::int64_t>(), nb::arg("max_size") = 1000, nb::arg("batch_size") = 10)
-      .def("enqueue", &PyPriorityMessageQueue::enqueue, nb::arg("message"), nb::arg("priority") = 5,
+      .def("enqueue", &PyPriorityMessageQueue::enqueue, nb::arg("message").none(), nb::arg("priority") = 5,
            nb::sig("def enqueue(self, message: typing.Any, priority: int = 5) -> bool"),
            "True if accepted (possibly after evicting a lower message).")
       .def("dequeue_batch", &PyPriorityMessageQueue::dequeue_batch,

@@ -95,7 +95,7 @@ class PyEventSequencer {
       d["buffered"] = t.buffer.size();
       d["gaps"] = gaps;
       d["buffered_sequences"] = buffered;
-      topics[name.c_str()] = d;
+      topics[nb::str(name.data(), name.size())] = d;
       total_buffered += t.buffer.size();
     }
     nb::dict d;
@@ -128,7 +128,7 @@ class PyEventSequencer {
       d["buffered_sequences"] = seqs;
       d["gap_size"] = t.buffer.begin()->first - t.expected;
       d["oldest_buffered_age"] = now - oldest;
-      topics[name.c_str()] = d;
+      topics[nb::str(name.data(), name.size())] = d;
       total += t.buffer.size();
     }
     nb::dict d;
@@ -160,7 +160,7 @@ void register_sequencing(nb::module_& m) {
       .def("seen_count", &PySequencer::seen_count);
   nb::class_<PyEventSequencer>(m, "EventSequencer",
                                "Per-topic ordered delivery with out-of-order buffering and gap detection\n"
-                               "(see docs/utilities.md for the exact rules).")
+                               "(see docs/UTILITIES.md for the exact rules).")
       .def(nb::init<std::int64_t, std::int64_t>(), nb::arg("window_size") = 10000,
            nb::arg("max_out_of_order") = 100)
       .def("next_seq", &PyEventSequencer::next_seq)
@@ -168,7 +168,7 @@ void register_sequencing(nb::module_& m) {
       .def("is_duplicate", &PyEventSequencer::is_duplicate, nb::arg("event_id"),
            nb::sig("def is_duplicate(self, event_id: str | int) -> bool"))
       .def("process_sequenced_event", &PyEventSequencer::process, nb::arg("topic"), nb::arg("sequence"),
-           nb::arg("event"),
+           nb::arg("event").none(),
            nb::sig("def process_sequenced_event(self, topic: str, sequence: int, event: typing.Any) -> "
                    "list[typing.Any] | None"),
            "Events to deliver now, in order, or None when the event was buffered or rejected.")

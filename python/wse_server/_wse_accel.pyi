@@ -77,8 +77,8 @@ class PriorityMessageQueue:
     """
     Five-level message queue (10, 8, 5, 3, 1) with smart dropping when full and batch dequeue.
     Other priorities snap to the nearest level (ties go up). When full, the oldest message of the
-    lowest of BACKGROUND/LOW/NORMAL is evicted if it does not rank above the arrival; otherwise the
-    arrival is refused. HIGH and CRITICAL are never evicted.
+    lowest non-empty level among BACKGROUND/LOW/NORMAL is evicted to make room; when only HIGH and
+    CRITICAL messages are queued the arrival is refused. HIGH and CRITICAL are never evicted.
     """
 
     def __init__(self, max_size: int = 1000, batch_size: int = 10) -> None: ...
@@ -157,7 +157,7 @@ class Sequencer:
 class EventSequencer:
     """
     Per-topic ordered delivery with out-of-order buffering and gap detection
-    (see docs/utilities.md for the exact rules).
+    (see docs/UTILITIES.md for the exact rules).
     """
 
     def __init__(self, window_size: int = 10000, max_out_of_order: int = 100) -> None: ...
@@ -221,7 +221,10 @@ class CompressionManager:
         """
 
     def unpack_event(self, data: bytes | bytearray | memoryview, is_msgpack: bool = True) -> Any:
-        """Inverse of pack_event. ValueError when the data does not decode."""
+        """
+        Inverse of pack_event. With is_msgpack, data that is not one complete msgpack object is
+        decoded as JSON (the fallback); ValueError when neither decodes.
+        """
 
     def get_stats(self) -> dict[str, Any]: ...
     def reset_stats(self) -> None: ...
@@ -252,8 +255,7 @@ def ecdh_generate_keypair() -> tuple[bytes, bytes]:
     """
 
 def ecdh_derive_shared_secret(
-    private_key: bytes | bytearray | memoryview | bytearray | memoryview,
-    peer_public_key: bytes | bytearray | memoryview | bytearray | memoryview,
+    private_key: bytes | bytearray | memoryview, peer_public_key: bytes | bytearray | memoryview
 ) -> bytes:
     """
     ECDH on P-256, then HKDF-SHA256(salt=b'wse-encryption', info=b'aes-gcm-key') to a 32-byte
@@ -290,7 +292,7 @@ def jwt_encode(claims: dict[str, Any], secret: bytes | str, algorithm: str = "HS
     """
 
 def jwt_decode(
-    token: str,
+    token: str | bytes,
     secret: bytes | str,
     algorithm: str = "HS256",
     issuer: str | None = None,

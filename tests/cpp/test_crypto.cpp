@@ -108,6 +108,13 @@ TEST(Zlib, SharedVectorsAndBomb) {
   for (simdjson::dom::element bad : doc["invalid"])
     EXPECT_THROW(wse::compression::zlib_decompress(unhex(std::string_view(bad)), 1 << 20),
                  wse::InvalidArgument);
+  for (simdjson::dom::element b : doc["bombs"]) {
+    const std::string z = unhex(std::string_view(b["compressed"]));
+    const auto n = static_cast<std::size_t>(int64_t(b["inflated_size"]));
+    EXPECT_THROW(wse::compression::zlib_decompress(z, n - 1), wse::LimitExceeded);
+    EXPECT_THROW(wse::compression::zlib_decompress(z, 1024), wse::LimitExceeded);
+    EXPECT_EQ(wse::compression::zlib_decompress(z, n).size(), n);
+  }
   const std::string bomb = wse::compression::zlib_compress(std::string(8 << 20, '\0'), 9);
   EXPECT_THROW(wse::compression::zlib_decompress(bomb, 1 << 20), wse::LimitExceeded);
 }

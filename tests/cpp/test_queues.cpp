@@ -36,12 +36,15 @@ TEST(PriorityMessageQueue, SnapEvictRefuse) {
   EXPECT_TRUE(q.enqueue("bg2", 0, 0));  // same level: evicts the older bg
   EXPECT_TRUE(q.enqueue("n", 5, 0));    // evicts bg2
   EXPECT_EQ(q.dropped(4), 2u);
-  EXPECT_FALSE(q.enqueue("low", 3, 0));  // would evict NORMAL: refused
+  EXPECT_TRUE(q.enqueue("low", 3, 0));  // evicts NORMAL, the lowest level queued
+  EXPECT_EQ(q.dropped(2), 1u);
+  EXPECT_FALSE(q.enqueue("crit", 10, 0) && q.enqueue("crit2", 10, 0));  // evicts LOW, then refused
   EXPECT_EQ(q.dropped(3), 1u);
+  EXPECT_EQ(q.dropped(0), 1u);  // a refusal counts under the arrival's level
   auto batch = q.dequeue_batch();
   ASSERT_EQ(batch.size(), 2u);
-  EXPECT_EQ(batch[0].value, "hi");
-  EXPECT_EQ(batch[1].value, "n");
+  EXPECT_EQ(batch[0].value, "crit");
+  EXPECT_EQ(batch[1].value, "hi");
 }
 
 TEST(TokenBucket, RefillIsContinuousAndCapped) {

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "vectors.hpp"
 #include "wse/util/base64.hpp"
 #include "wse/util/clock.hpp"
 #include "wse/util/glob.hpp"
@@ -48,6 +49,17 @@ TEST(Glob, Semantics) {
   EXPECT_TRUE(glob_match("**a", "bbba"));
   EXPECT_TRUE(is_glob("a*"));
   EXPECT_FALSE(is_glob("plain:topic"));
+}
+
+TEST(Glob, SharedVectors) {
+  simdjson::dom::parser p;
+  std::size_t n = 0;
+  for (simdjson::dom::element v : wse::test::load_vectors(p, "globs")["vectors"]) {
+    const std::string_view pattern(v["pattern"]), topic(v["topic"]);
+    EXPECT_EQ(glob_match(pattern, topic), bool(v["match"])) << pattern << " vs " << topic;
+    ++n;
+  }
+  EXPECT_GT(n, 30u);
 }
 
 TEST(Clock, FormatsIsoMilliseconds) {

@@ -126,3 +126,93 @@ def test_pack_event_json_and_msgpack_cross_check() -> None:
     assert cm.unpack_event(msgpack.packb({"k": [1, 2]})) == {"k": [1, 2]}
     with pytest.raises(ValueError, match=r"JSON|json"):
         cm.unpack_event(b"{not json", is_msgpack=False)
+
+
+@pytest.mark.parametrize("case", load_vectors("zlib")["bombs"], ids=lambda c: str(c["inflated_size"]))
+def test_bomb_vectors_respect_the_cap(case: dict[str, Any]) -> None:
+    data, size = bytes.fromhex(case["compressed"]), case["inflated_size"]
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        decompress(data, max_size=size - 1)
+    assert decompress(data, max_size=size) == bytes(size)
+    with pytest.raises(ValueError, match="max_size"):
+        decompress(data, max_size=0)
+
+
+HOSTILE_MSGPACK = {
+    "array of 4 billion in 5 bytes": (b"\xdd\xff\xff\xff\xff", "more elements than the data holds"),
+    "map of 268 million pairs": (b"\xdf\x0f\xff\xff\xff\x01", "more elements than the data holds"),
+    "nesting 1000 deep": (b"\x91" * 1000 + b"\xc0", "nesting too deep"),
+    "truncated str": (b"\xa5hi", "truncated"),
+    "empty": (b"", "truncated"),
+    "trailing bytes": (b"\x01\x02", "extra data"),
+    "reserved byte": (b"\xc1", "invalid msgpack"),
+    "invalid UTF-8 str": (b"\xa2\xff\xfe", "UTF-8"),
+    "unhashable key": (b"\x81\x90\x01", "hashable"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_MSGPACK)
+def test_hostile_msgpack_is_a_value_error(name: str) -> None:
+    data, message = HOSTILE_MSGPACK[name]
+    cm = CompressionManager()
+    with pytest.raises(ValueError, match=message):
+        cm.unpack_msgpack(data)
+
+
+def test_msgpack_cross_check_with_msgpack_library() -> None:
+    cm = CompressionManager()
+    samples: list[Any] = [
+        None,
+        True,
+        0,
+        -1,
+        2**64 - 1,
+        -(2**63),
+        1.5,
+        "",
+        "héllo",
+        b"\x00" * 300,
+        [],
+        {},
+        list(range(70_000)),
+        {"t": "trade", "p": {"symbol": "AAPL", "levels": [[1, 2.5], [3, None]]}},
+        {str(i): i for i in range(20)},
+        [[[[[[[[[[[]]]]]]]]]]],
+    ]
+    for obj in samples:
+        assert cm.unpack_msgpack(msgpack.packb(obj)) == obj, obj
+        assert msgpack.unpackb(cm.pack_msgpack(obj), strict_map_key=False) == obj, obj
+    # ext types and float32 decode too (as bytes and float).
+    assert cm.unpack_msgpack(msgpack.packb(msgpack.ExtType(3, b"ab"))) == b"ab"
+    assert cm.unpack_msgpack(b"\xca\x3f\xc0\x00\x00") == 1.5
+    assert cm.unpack_msgpack(msgpack.packb({1: "int key"})) == {1: "int key"}
+
+
+def test_unpack_event_falls_back_to_json() -> None:
+    cm = CompressionManager()
+    event = {"t": "order", "p": {"qty": 1, "ok": True}}
+    as_json = json.dumps(event).encode()
+    assert cm.unpack_event(as_json, is_msgpack=True) == event  # msgpack with JSON fallback
+    assert cm.unpack_event(cm.pack_event(event, use_msgpack=False)) == event
+    assert cm.unpack_event(cm.pack_event(event, use_msgpack=True)) == event
+    with pytest.raises(ValueError, match=r"neither msgpack .* nor JSON"):
+        cm.unpack_event(b"\xc1 not anything")
+    with pytest.raises(TypeError):
+        cm.unpack_event("text")  # type: ignore[arg-type]
+
+
+def test_unserializable_values() -> None:
+    cm = CompressionManager()
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        cm.pack_event({"s": object()}, use_msgpack=False)
+    deep: list[Any] = []
+    cur = deep
+    for _ in range(1000):
+        cur.append([])
+        cur = cur[0]
+    with pytest.raises(ValueError, match="too deep"):
+        cm.pack_msgpack(deep)
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="circular"):
+        cm.pack_event(loop, use_msgpack=False)

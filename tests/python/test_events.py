@@ -136,3 +136,78 @@ def test_wire_events_are_returned_unchanged() -> None:
 def test_unserializable_values_raise_type_error() -> None:
     with pytest.raises(TypeError):
         transform_event({"event_type": "x", "payload": {"s": {1, object()}}}, 1)
+
+
+def test_deeply_nested_filter_is_refused_not_a_crash() -> None:
+    deep: dict[str, Any] = {}
+    cur = deep
+    for _ in range(100_000):
+        nxt: dict[str, Any] = {}
+        cur["$and"] = [nxt]
+        cur = nxt
+    with pytest.raises(ValueError, match="nested deeper than 64"):
+        match_event({}, deep)
+    nots: dict[str, Any] = {"$eq": 1}
+    for _ in range(100):
+        nots = {"$not": nots}
+    with pytest.raises(ValueError, match="nested deeper"):
+        match_event({"a": 1}, {"a": nots})
+    ok: dict[str, Any] = {"a": 1}
+    for _ in range(30):
+        ok = {"$or": [ok]}
+    assert match_event({"a": 1}, ok)
+
+
+class Weird:
+    def __str__(self) -> str:
+        return "\ud800"
+
+
+def test_bad_values_raise_clear_errors() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        match_event({"a": Weird()}, {"a": {"$startswith": "x"}})
+    with pytest.raises(ValueError, match="needs a list"):
+        match_event({"a": 1}, {"a": {"$in": {1, 2}}})
+    with pytest.raises(ValueError, match="regex"):
+        match_event({"a": "x"}, {"a": {"$regex": "(unclosed"}})
+    with pytest.raises(ValueError, match="regex"):
+        match_event({"a": "x"}, {"a": {"$regex": "a{1000}{1000}"}})  # too big for RE2's budget
+    with pytest.raises(ValueError, match="string pattern"):
+        match_event({"a": "x"}, {"a": {"$regex": 5}})
+
+
+def test_every_seed_operator() -> None:
+    event = {"t": "trade", "p": {"symbol": "AAPL", "price": 185.5, "tags": ["tech"], "n": None}}
+    true_filters: list[dict[str, Any]] = [
+        {"t": {"$eq": "trade"}},
+        {"t": {"$ne": "quote"}},
+        {"p.price": {"$gt": 185}},
+        {"p.price": {"$lt": 186}},
+        {"p.price": {"$gte": 185.5}},
+        {"p.price": {"$lte": 185.5}},
+        {"p.symbol": {"$in": ["AAPL"]}},
+        {"p.symbol": {"$nin": ["GOOG"]}},
+        {"p.symbol": {"$regex": "^AA"}},
+        {"p.n": {"$exists": True}},
+        {"p.tags": {"$contains": "tech"}},
+        {"p.symbol": {"$contains": "AP"}},
+        {"p.symbol": {"$startswith": "AA"}},
+        {"p.symbol": {"$endswith": "PL"}},
+        {"$and": [{"t": "trade"}, {"p.price": {"$gt": 1}}]},
+        {"$or": [{"t": "quote"}, {"p.symbol": "AAPL"}]},
+    ]
+    for f in true_filters:
+        assert match_event(event, f) is True, f
+        negated = {k: ({"$not": v} if isinstance(v, dict) else v) for k, v in f.items() if k[0] != "$"}
+        if negated:
+            assert match_event(event, negated) is False, negated
+
+
+def test_type_names_are_text() -> None:
+    out = transform_event({"event_type": b"\xff\xfe"}, 1)  # not UTF-8: Latin-1
+    assert out["t"] == "\xff\xfe"
+    nul = transform_event({"event_type": "a\x00b"}, 1, {"a": "wrong", "a\x00b": "right"})
+    assert nul["t"] == "right"
+    assert nul["original_event_type"] == "a\x00b"
+    assert transform_event({"event_type": Side.BUY}, 1)["t"] == "buy"
+    assert transform_event({"payload": {}}, 1)["t"] == "unknown"

@@ -82,3 +82,55 @@ def test_encode_errors() -> None:
         jwt_encode({"bad": object()}, SECRET)
     with pytest.raises(TypeError):
         jwt_encode(["not", "a", "dict"], SECRET)  # type: ignore[arg-type]
+
+
+def test_any_garbage_token_is_none() -> None:
+    good = jwt_encode({"sub": "u", "exp": int(time.time()) + 60}, SECRET)
+    assert jwt_decode(good.encode(), SECRET) is not None  # bytes tokens are accepted, as by PyJWT
+    h, p, s = good.split(".")
+    garbage: list[Any] = [
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "\ud800.a.b",
+        "é.é.é",
+        good + ".",
+        f"{h}.{p}.",
+        f"{h}.{p}.{s}=",
+        f"{h}=.{p}.{s}",
+        f"{h}.{p}x.{s}",
+        "x" * 100_000,
+        b"\xff\xfe.\x00.\x01",
+        None,
+        [good],
+        h + "." * 10_000,
+    ]
+    for token in garbage:
+        assert jwt_decode(token, SECRET) is None, repr(token)[:40]
+
+
+def test_claim_rules() -> None:
+    now = int(time.time())
+
+    def token(**claims: Any) -> str:
+        return jwt_encode(claims, SECRET)
+
+    assert jwt_decode(token(sub="u"), SECRET) is None  # exp is required
+    assert jwt_decode(token(exp=now - 1), SECRET) is None
+    assert jwt_decode(token(exp="tomorrow"), SECRET) is None
+    assert jwt_decode(token(exp=True), SECRET) is None
+    assert jwt_decode(token(exp=now + 60, nbf=now + 299), SECRET) is not None  # 5 minutes of skew
+    assert jwt_decode(token(exp=now + 60, nbf=now + 301), SECRET) is None
+    assert jwt_decode(token(exp=now + 60, nbf="now"), SECRET) is None
+    assert jwt_decode(token(exp=now + 60, iss="a"), SECRET, issuer="b") is None
+    assert jwt_decode(token(exp=now + 60), SECRET, issuer="b") is None  # missing iss when required
+    assert jwt_decode(token(exp=now + 60, iss="a"), SECRET) is not None  # not checked when not given
+    assert jwt_decode(token(exp=now + 60, aud=["x", "wse"]), SECRET, audience="wse") is not None
+    assert jwt_decode(token(exp=now + 60, aud="wse"), SECRET, audience="wse") is not None
+    assert jwt_decode(token(exp=now + 60, aud=["x"]), SECRET, audience="wse") is None
+    assert jwt_decode(token(exp=now + 60, aud=5), SECRET, audience="wse") is None
+    assert jwt_decode(token(exp=now + 60), SECRET, audience="wse") is None
+    # PyJWT agrees on a token it did not make.
+    t = token(exp=now + 60, aud=["x", "wse"], iss="a", nbf=now - 10)
+    assert pyjwt.decode(t, SECRET, algorithms=["HS256"], audience="wse", issuer="a")["iss"] == "a"

@@ -102,8 +102,8 @@ def test_smart_dropping_and_stats() -> None:
     time.sleep(0.01)
     assert q.enqueue("normal", priority=5)  # evicts BACKGROUND
     assert q.enqueue("normal2", priority=5)  # evicts LOW
-    assert not q.enqueue("bg2", priority=1)  # would evict NORMAL: refused
-    assert q.enqueue("high2", priority=8)  # evicts a NORMAL
+    assert q.enqueue("bg2", priority=1)  # evicts the oldest NORMAL (the lowest level queued)
+    assert q.enqueue("high2", priority=8)  # evicts bg2: BACKGROUND goes first
     stats = q.get_stats()
     assert stats["dropped_by_priority"] == {10: 0, 8: 0, 5: 1, 3: 1, 1: 2}
     assert stats["total_dropped"] == 4
@@ -116,10 +116,31 @@ def test_smart_dropping_and_stats() -> None:
     assert stats["oldest_message_age"] >= 0.01
     assert q.enqueue("high3", priority=8)  # evicts the last NORMAL
     assert not q.enqueue("high4", priority=8)  # only HIGH and CRITICAL left: refused
+    assert not q.enqueue("crit2", priority=10)  # even CRITICAL never evicts HIGH
+    assert q.get_stats()["dropped_by_priority"] == {10: 1, 8: 1, 5: 2, 3: 1, 1: 2}
     assert [m for _, m in q.dequeue_batch()] == ["crit", "high", "high2", "high3"]
     q.clear()
     assert q.get_stats()["total_dropped"] == 0
+    assert q.get_stats()["dropped_by_priority"] == {10: 0, 8: 0, 5: 0, 3: 0, 1: 0}
     assert q.get_stats()["oldest_message_age"] is None
+
+
+def test_dropping_order_background_low_normal() -> None:
+    """Full queue: BACKGROUND is evicted first, then LOW, then NORMAL, oldest first in a level."""
+    q = PriorityMessageQueue(max_size=6, batch_size=10)
+    for name, prio in [("n1", 5), ("l1", 3), ("b1", 1), ("n2", 5), ("l2", 3), ("b2", 1)]:
+        assert q.enqueue(name, priority=prio)
+    for i in range(6):
+        assert q.enqueue(f"h{i}", priority=8)
+    # Evicted in order b1, b2, l1, l2, n1, n2: only the HIGH arrivals remain.
+    assert q.get_stats()["dropped_by_priority"] == {10: 0, 8: 0, 5: 2, 3: 2, 1: 2}
+    assert [m for _, m in q.dequeue_batch()] == [f"h{i}" for i in range(6)]
+    q2 = PriorityMessageQueue(max_size=2)
+    q2.enqueue("n", priority=5)
+    q2.enqueue("b", priority=1)
+    assert q2.enqueue("b-new", priority=1)  # evicts the older BACKGROUND
+    assert q2.enqueue("l", priority=3)  # evicts b-new
+    assert q2.dequeue_batch() == [(5, "n"), (3, "l")]
 
 
 def test_seed_token_bucket_snippet() -> None:

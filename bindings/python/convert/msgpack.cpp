@@ -2,10 +2,14 @@
 
 #include <msgpack.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "convert/buffer.hpp"
 #include "convert/pytypes.hpp"
+#include "wse/compression/msgpack_reader.hpp"
+#include "wse/util/errors.hpp"
 
 namespace nb = nanobind;
 
@@ -119,55 +123,77 @@ class Packer {
   const ToMsgpackOptions& opt_;
 };
 
-nb::object convert(const msgpack_object& o) {
-  switch (o.type) {
-    case MSGPACK_OBJECT_NIL:
-      return nb::none();
-    case MSGPACK_OBJECT_BOOLEAN:
-      return nb::borrow(o.via.boolean ? Py_True : Py_False);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-      return nb::steal(PyLong_FromUnsignedLongLong(o.via.u64));
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-      return nb::steal(PyLong_FromLongLong(o.via.i64));
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-      return nb::steal(PyFloat_FromDouble(o.via.f64));
-    case MSGPACK_OBJECT_STR: {
-      PyObject* s = PyUnicode_DecodeUTF8(o.via.str.ptr, static_cast<Py_ssize_t>(o.via.str.size), "strict");
-      if (s == nullptr) {
+// Builds Python objects from the reader's events (wse/compression/msgpack_reader.hpp,
+// which enforces depth and size limits). An explicit stack: no recursion.
+class PyBuilder {
+ public:
+  void nil() { put(nb::none()); }
+  void boolean(bool v) { put(nb::borrow(v ? Py_True : Py_False)); }
+  void uint(std::uint64_t v) { put(checked(PyLong_FromUnsignedLongLong(v))); }
+  void sint(std::int64_t v) { put(checked(PyLong_FromLongLong(v))); }
+  void f64(double v) { put(checked(PyFloat_FromDouble(v))); }
+  void str(std::string_view v) {
+    PyObject* s = PyUnicode_DecodeUTF8(v.data(), static_cast<Py_ssize_t>(v.size()), "strict");
+    if (s == nullptr) {
+      PyErr_Clear();
+      throw nb::value_error("msgpack str is not valid UTF-8");
+    }
+    put(nb::steal(s));
+  }
+  void bin(std::string_view v) { put(bytes(v)); }
+  void ext(std::int8_t, std::string_view v) { put(bytes(v)); }
+  void begin_array(std::uint32_t n) {
+    stack_.push_back(Frame{checked(PyList_New(static_cast<Py_ssize_t>(n))), false, 0, nb::object()});
+  }
+  void begin_map(std::uint32_t) { stack_.push_back(Frame{nb::dict(), true, 0, nb::object()}); }
+  void end_array() { close(); }
+  void end_map() { close(); }
+
+  nb::object take() { return std::move(result_); }
+
+ private:
+  struct Frame {
+    nb::object container;
+    bool is_map;
+    Py_ssize_t next;  // arrays: index of the next item
+    nb::object key;   // maps: the key waiting for its value
+  };
+
+  static nb::object checked(PyObject* o) {
+    if (o == nullptr) throw nb::python_error();
+    return nb::steal(o);
+  }
+  static nb::object bytes(std::string_view v) {
+    return checked(PyBytes_FromStringAndSize(v.data(), static_cast<Py_ssize_t>(v.size())));
+  }
+  void close() {
+    nb::object done = std::move(stack_.back().container);
+    stack_.pop_back();
+    put(std::move(done));
+  }
+  void put(nb::object v) {
+    if (stack_.empty()) {
+      result_ = std::move(v);
+      return;
+    }
+    Frame& f = stack_.back();
+    if (!f.is_map) {
+      PyList_SET_ITEM(f.container.ptr(), f.next++, v.release().ptr());
+    } else if (!f.key.is_valid()) {
+      f.key = std::move(v);
+    } else {
+      const int rc = PyDict_SetItem(f.container.ptr(), f.key.ptr(), v.ptr());
+      f.key = nb::object();
+      if (rc != 0) {
         PyErr_Clear();
-        throw nb::value_error("msgpack str is not valid UTF-8");
+        throw nb::value_error("msgpack map key is not hashable in Python");
       }
-      return nb::steal(s);
-    }
-    case MSGPACK_OBJECT_BIN:
-      return nb::steal(PyBytes_FromStringAndSize(o.via.bin.ptr, static_cast<Py_ssize_t>(o.via.bin.size)));
-    case MSGPACK_OBJECT_EXT:
-      return nb::steal(PyBytes_FromStringAndSize(o.via.ext.ptr, static_cast<Py_ssize_t>(o.via.ext.size)));
-    case MSGPACK_OBJECT_ARRAY: {
-      PyObject* list = PyList_New(static_cast<Py_ssize_t>(o.via.array.size));
-      if (list == nullptr) throw nb::python_error();
-      nb::object result = nb::steal(list);
-      for (uint32_t i = 0; i < o.via.array.size; ++i) {
-        PyList_SET_ITEM(list, i, convert(o.via.array.ptr[i]).release().ptr());
-      }
-      return result;
-    }
-    case MSGPACK_OBJECT_MAP: {
-      nb::dict d;
-      for (uint32_t i = 0; i < o.via.map.size; ++i) {
-        nb::object k = convert(o.via.map.ptr[i].key);
-        nb::object v = convert(o.via.map.ptr[i].val);
-        if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) {
-          PyErr_Clear();
-          throw nb::value_error("msgpack map key is not hashable in Python");
-        }
-      }
-      return d;
     }
   }
-  throw nb::value_error("unknown msgpack object type");
-}
+
+  std::vector<Frame> stack_;
+  nb::object result_;
+};
 
 }  // namespace
 
@@ -182,18 +208,13 @@ std::string to_msgpack(nb::handle obj, const ToMsgpackOptions& options) {
 }
 
 nb::object from_msgpack(std::string_view data) {
-  msgpack_unpacked result;
-  msgpack_unpacked_init(&result);
-  size_t offset = 0;
-  const msgpack_unpack_return ret = msgpack_unpack_next(&result, data.data(), data.size(), &offset);
-  struct Guard {
-    msgpack_unpacked* r;
-    ~Guard() { msgpack_unpacked_destroy(r); }
-  } guard{&result};
-  if (ret == MSGPACK_UNPACK_CONTINUE) throw nb::value_error("truncated msgpack data");
-  if (ret != MSGPACK_UNPACK_SUCCESS) throw nb::value_error("invalid msgpack data");
-  if (offset != data.size()) throw nb::value_error("extra data after the msgpack object");
-  return convert(result.data);
+  PyBuilder builder;
+  try {
+    compression::read_msgpack(data, builder);
+  } catch (const InvalidArgument& e) {
+    throw nb::value_error(e.what());
+  }
+  return builder.take();
 }
 
 }  // namespace wse::py

@@ -3,8 +3,10 @@
 // Encoding follows the JSON rules of convert/json.hpp, except that bytes become
 // msgpack bin and dict keys may be any encodable scalar. Unknown objects become
 // their __dict__ when `objects_as_dict`, else str(obj) when `lenient`, else TypeError.
-// Decoding: bin and ext become bytes; maps become dicts (an unhashable key raises
-// ValueError); trailing bytes after the first object raise ValueError.
+// Decoding (wse/compression/msgpack_reader.hpp: depth and declared-size limits):
+// bin and ext become bytes; maps become dicts (an unhashable key raises
+// ValueError); invalid, truncated or over-limit data and trailing bytes after
+// the object raise ValueError.
 #include <nanobind/nanobind.h>
 
 #include <string>

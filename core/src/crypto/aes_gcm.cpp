@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <climits>
 
 #include "wse/crypto/hash.hpp"
 #include "wse/util/errors.hpp"
@@ -48,6 +49,13 @@ struct CipherCtx {
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
+// OpenSSL's update calls take an int length; larger inputs are refused, not truncated.
+constexpr std::size_t kMaxInput = static_cast<std::size_t>(INT_MAX) - 64;
+
+void check_size(std::string_view data) {
+  if (data.size() > kMaxInput) throw LimitExceeded("AES-GCM input over 2 GiB");
+}
+
 void check_key(std::string_view key) {
   if (key.size() != kAesKeySize)
     throw InvalidArgument("AES-GCM-256 key must be 32 bytes, got " + std::to_string(key.size()));
@@ -57,6 +65,7 @@ void check_key(std::string_view key) {
 
 std::string aes_gcm_encrypt(std::string_view key, std::string_view plaintext) {
   check_key(key);
+  check_size(plaintext);
   thread_local CipherCtx c;  // encryption contexts
   std::string out(kGcmNonceSize + plaintext.size() + kGcmTagSize, '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
@@ -77,6 +86,7 @@ std::string aes_gcm_decrypt(std::string_view key, std::string_view blob) {
     throw InvalidArgument("Encrypted data too short (min 28 bytes: 12 IV + 16 tag), got " +
                           std::to_string(blob.size()));
   check_key(key);
+  check_size(blob);
   thread_local CipherCtx c;  // decryption contexts (separate from encryption)
   const std::size_t n_ct = blob.size() - kGcmNonceSize - kGcmTagSize;
   std::string out(n_ct, '\0');

@@ -11,7 +11,7 @@ inline constexpr std::size_t kAesKeySize = 32;
 inline constexpr std::size_t kGcmNonceSize = 12;
 inline constexpr std::size_t kGcmTagSize = 16;
 
-// Throws InvalidArgument if the key is not 32 bytes.
+// Throws InvalidArgument if the key is not 32 bytes, LimitExceeded over 2 GiB.
 std::string aes_gcm_encrypt(std::string_view key, std::string_view plaintext);
 // Throws InvalidArgument for a short blob (< 28 bytes) or a bad key size, and
 // OperationFailed when authentication fails (tampered, truncated or wrong key).

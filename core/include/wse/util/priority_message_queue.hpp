@@ -5,9 +5,11 @@
 // higher level). Not thread-safe: the owner serialises access.
 //
 // When full, an arrival evicts the oldest message of the lowest non-empty level
-// among BACKGROUND, LOW and NORMAL, provided that level is not above the
-// arrival's own; otherwise the arrival is refused. HIGH and CRITICAL messages are
-// never evicted. Every eviction or refusal counts as a drop of that level.
+// among BACKGROUND, LOW and NORMAL (whatever the arrival's own level: the seed's
+// rule, and what WSE 1.4.2 did); when only HIGH and CRITICAL messages are queued
+// the arrival is refused instead. HIGH and CRITICAL messages are never evicted.
+// Every eviction counts as a drop of the evicted level, a refusal as a drop of
+// the arrival's level.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -59,7 +61,7 @@ class PriorityMessageQueue {
           break;
         }
       }
-      if (!victim || *victim < level) {  // the victim would rank above the arrival
+      if (!victim) {  // only HIGH and CRITICAL queued: they are never evicted
         ++dropped_[level];
         return false;
       }

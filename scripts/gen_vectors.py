@@ -187,13 +187,24 @@ def ecdh_vectors() -> None:
                 "aes_key": key.hex(),
             }
         )
+    point = bytes.fromhex(cases[0]["public_a"])
+    hybrid = (bytes([6 + (point[64] & 1)]) + point[1:]).hex()
     write(
         "ecdh",
         {
             "$comment": "P-256 ECDH then HKDF-SHA256(salt 'wse-encryption', info 'aes-gcm-key', 32 bytes), "
-            "made with `cryptography`. Public keys are 65-byte uncompressed SEC1.",
+            "made with `cryptography`. Public keys are 65-byte uncompressed SEC1 (33-byte compressed keys "
+            "are accepted too); `invalid_public_keys` must be refused.",
             "vectors": cases,
-            "invalid_public_keys": [("04" + "00" * 64), "05" + "11" * 64, "04" + "ff" * 32],
+            "invalid_public_keys": [
+                "04" + "00" * 64,  # not on the curve
+                "05" + "11" * 64,  # unknown prefix
+                "04" + "ff" * 32,  # truncated
+                hybrid,  # the hybrid (06/07) encoding of a valid point: refused
+                "02" + "ff" * 32,  # compressed, X >= p
+                "",
+                "00",  # the point at infinity
+            ],
         },
     )
 

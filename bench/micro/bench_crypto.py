@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from harness import Case
 
 import wse_server
@@ -38,6 +39,13 @@ def ecdh_cryptography() -> bytes:
     )
 
 
+def keypair_cryptography() -> tuple[bytes, bytes]:
+    # Like for like: the same two byte strings the seed's API returns.
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return key.private_numbers().private_value.to_bytes(32, "big"), public
+
+
 def cases() -> list[Case]:
     return [
         Case(
@@ -58,6 +66,12 @@ def cases() -> list[Case]:
             lambda: wse_server.ecdh_derive_shared_secret(PRIV, PEER),
             "cryptography",
             ecdh_cryptography,
+        ),
+        Case(
+            "ECDH P-256 key pair",
+            wse_server.ecdh_generate_keypair,
+            "cryptography",
+            keypair_cryptography,
         ),
         Case(
             "HMAC-SHA256 64 B",

@@ -66,6 +66,7 @@ DATA = (b'{"t":"price","p":{"symbol":"AAPL","bid":185.5,"ask":185.52}}' * 40)[:2
 ZIPPED = zlib.compress(DATA, 6)
 CM = wse_server.CompressionManager()
 PACKABLE = {"t": "price", "p": {"symbol": "AAPL", "bid": 185.5, "levels": [1, 2, 3]}}
+PACKED = msgpack.packb(PACKABLE)
 
 
 def cases() -> list[Case]:
@@ -100,5 +101,11 @@ def cases() -> list[Case]:
             lambda: CM.pack_msgpack(PACKABLE),
             "msgpack",
             lambda: msgpack.packb(PACKABLE),
+        ),
+        Case(
+            "msgpack unpack event",
+            lambda: CM.unpack_msgpack(PACKED),
+            "msgpack",
+            lambda: msgpack.unpackb(PACKED),
         ),
     ]

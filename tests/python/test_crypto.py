@@ -166,3 +166,35 @@ def test_hash_functions_match_hashlib() -> None:
     )
     with pytest.raises(TypeError):
         sign_message(b"bytes", b"k")  # type: ignore[arg-type]
+
+
+def test_generated_keypairs_are_consistent_with_cryptography() -> None:
+    seen = set()
+    for _ in range(20):
+        priv, pub = ecdh_generate_keypair()
+        key = ec.derive_private_key(int.from_bytes(priv, "big"), ec.SECP256R1())
+        assert key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint) == pub
+        seen.add(priv)
+    assert len(seen) == 20
+
+
+def test_wrong_types_and_sizes_are_clear_errors() -> None:
+    priv, pub = ecdh_generate_keypair()
+    with pytest.raises(TypeError, match="bytes-like"):
+        ecdh_derive_shared_secret("text", pub)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Invalid private key"):
+        ecdh_derive_shared_secret(priv + b"\x00", pub)
+    with pytest.raises(ValueError, match="32 bytes"):
+        aes_gcm_decrypt(b"k" * 31, bytes(40))
+    with pytest.raises(ValueError, match="too short"):
+        aes_gcm_decrypt(b"k" * 32, bytes(27))
+    key = os.urandom(32)
+    blob = aes_gcm_encrypt(key, b"payload")
+    for i in range(len(blob)):  # every single-bit flip is detected
+        tampered = bytearray(blob)
+        tampered[i] ^= 1
+        with pytest.raises(RuntimeError, match="Decrypt failed"):
+            aes_gcm_decrypt(key, bytes(tampered))
+    for cut in range(28, len(blob)):
+        with pytest.raises(RuntimeError, match="Decrypt failed"):
+            aes_gcm_decrypt(key, blob[:cut])

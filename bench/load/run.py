@@ -75,7 +75,7 @@ class Workload:
 
 
 def fanout(name: str, subs: int, window_deliveries: int) -> Workload:
-    window = max(2, window_deliveries // subs)
+    window = max(8, window_deliveries // subs)
     ack_every = max(1, window // 4)
     return Workload(
         name,
@@ -219,6 +219,11 @@ def run_one(
     finally:
         stop_peer(proc)
     result.update(peer=peer, name=w.name, kind=w.kind, paced_rate_msgs=rate)
+    for line in log.read_text().splitlines():
+        if line.startswith("HEALTH "):  # our peer's health_snapshot() at exit
+            health = json.loads(line[7:])
+            keep = ("frames_out", "write_calls", "deliveries", "slow_consumer_closed", "rate_limited")
+            result["server_health"] = {k: health[k] for k in keep if k in health}
     if proc.returncode not in (0, -signal.SIGTERM) and not result.get("error"):
         result["peer_exit"] = proc.returncode
     return result

@@ -50,7 +50,7 @@ static int ep, lfd;
 static conn_t **open_conns;
 static size_t n_open, cap_open;
 static const char *workload = "fanout";
-static size_t subs = 100, window_msgs = 64, size = 100, max_batch = 64;
+static size_t subs = 100, window_msgs = 64, size = 100, max_batch = 256;
 static double rate = 0;
 static const char *jwt_secret = NULL, *stats_path = NULL;
 static int64_t acked = -1;
@@ -434,7 +434,9 @@ int main(int argc, char **argv) {
   uint64_t started = 0, published_paced = 0, last_stats = 0;
   struct epoll_event evs[512];
   while (!stop_flag) {
-    int can_publish = fanout && n_open >= subs && (int64_t)next_seq - acked - 1 < (int64_t)window_msgs;
+    int64_t in_flight = (int64_t)next_seq - acked - 1;
+    int can_publish = fanout && n_open >= subs && in_flight < (int64_t)window_msgs &&
+                      (rate > 0 || in_flight == 0 || in_flight <= (int64_t)(window_msgs - window_msgs / 2));
     if (can_publish && rate > 0 && started != 0)
       can_publish = (uint64_t)((double)(mono_ns() - started) * rate / 1e9) > published_paced;
     int n = epoll_wait(ep, evs, 512, can_publish ? 0 : 1);
@@ -467,6 +469,9 @@ int main(int argc, char **argv) {
       if (started == 0) started = now;
       int64_t credit = (int64_t)window_msgs - ((int64_t)next_seq - acked - 1);
       if (credit <= 0) continue;
+      /* Without pacing, wait for half the window: one batch per socket write is what
+       * makes the limit (acks arrive in small steps, a batch per step would not). */
+      if (rate <= 0 && credit < (int64_t)(window_msgs / 2) && (int64_t)next_seq - acked - 1 > 0) continue;
       size_t k = (size_t)credit < max_batch ? (size_t)credit : max_batch;
       if (rate > 0) {
         uint64_t due = (uint64_t)((double)(now - started) * rate / 1e9);

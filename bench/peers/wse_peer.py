@@ -11,6 +11,7 @@ The original engine is used as a black box, only through that public API.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import time
@@ -128,6 +129,8 @@ def main() -> None:
                     count += 1
             stats.maybe_write(count)
             timeout = 50
+    if engine == "ours":  # frames per write and friends, for docs/BENCHMARKS.md
+        bc.log("HEALTH " + json.dumps(server.health_snapshot(), default=str))
     server.stop()
 
 

@@ -360,6 +360,7 @@ class WSEServer:
         allowed_origins: Sequence[str] = [],
         auth_reject_http: bool = False,
         handshake_timeout: float = 10.0,
+        batch_scheduling: bool = True,
     ) -> None:
         """
         Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)

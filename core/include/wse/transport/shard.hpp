@@ -122,6 +122,10 @@ class Shard {
   void post(Task task);
   void run_tasks();
   void run_task(Task& task);
+  // Delivers one frame (or a concat() of several) to the subscribers of a topic.
+  void deliver(std::string_view topic, const FrameRef& frame);
+  // Runs running_[first, last), consecutive publishes to one topic, as one delivery.
+  void publish_run(std::size_t first, std::size_t last);
 
   // Connection life.
   void adopt(asio::ip::tcp::socket socket);

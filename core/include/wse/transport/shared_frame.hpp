@@ -30,10 +30,16 @@ class FrameBuffer {
   static FrameBuffer* create(protocol::Opcode op, std::string_view payload);
   // Raw bytes (e.g. an HTTP response) sent verbatim.
   static FrameBuffer* raw(std::string_view bytes);
+  // Several whole frames back to back in one buffer (a run of publishes to one
+  // topic): subscribers then queue one reference and the socket gets one iovec
+  // for all of them. `frames` is how many messages the buffer carries.
+  static FrameBuffer* concat(const FrameBuffer* const* parts, std::size_t count);
 
   char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
   const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
   std::size_t size() const noexcept { return size_; }
+  // Messages in this buffer (1, or the count of a concat()).
+  std::uint32_t frames() const noexcept { return frames_; }
   char* payload() noexcept { return bytes() + payload_offset_; }
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -48,6 +54,7 @@ class FrameBuffer {
   explicit FrameBuffer(std::size_t size) : size_(size) {}
   std::atomic<std::uint32_t> refs_{1};
   std::uint32_t payload_offset_ = 0;
+  std::uint32_t frames_ = 1;
   std::size_t size_;
 };
 

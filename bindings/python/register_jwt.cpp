@@ -13,9 +13,10 @@ namespace wse::py {
 
 namespace {
 
-// The token's bytes, or nullopt when it is neither str nor bytes-like, or a str
-// that is not encodable (lone surrogates): jwt_decode then returns None.
-std::optional<std::string> token_bytes(nb::handle token) {
+// A view of the token's bytes (UTF-8 of a str, cached by Python; or a buffer kept
+// in `holder`), or nullopt when it is neither str nor bytes-like, or a str that
+// cannot be encoded (lone surrogates): jwt_decode then returns None. No copy.
+std::optional<std::string_view> token_view(nb::handle token, std::optional<BytesView>& holder) {
   if (PyUnicode_Check(token.ptr())) {
     Py_ssize_t size = 0;
     const char* data = PyUnicode_AsUTF8AndSize(token.ptr(), &size);
@@ -23,11 +24,11 @@ std::optional<std::string> token_bytes(nb::handle token) {
       PyErr_Clear();
       return std::nullopt;
     }
-    return std::string(data, static_cast<std::size_t>(size));
+    return std::string_view(data, static_cast<std::size_t>(size));
   }
   if (PyBytes_Check(token.ptr()) || PyByteArray_Check(token.ptr()) || PyMemoryView_Check(token.ptr())) {
-    BytesView v(token, "token");
-    return std::string(v.view());
+    holder.emplace(token, "token");
+    return holder->view();
   }
   return std::nullopt;
 }
@@ -61,7 +62,8 @@ void register_jwt(nb::module_& m) {
       [](nb::handle token, nb::handle secret, const std::string& algorithm, std::optional<std::string> issuer,
          std::optional<std::string> audience) -> nb::object {
         if (algorithm != "HS256") return nb::none();
-        const std::optional<std::string> text = token_bytes(token);
+        std::optional<BytesView> holder;
+        const std::optional<std::string_view> text = token_view(token, holder);
         if (!text) return nb::none();
         auth::JwtOptions options;
         options.secret = secret_bytes(secret);

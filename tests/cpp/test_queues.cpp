@@ -69,6 +69,31 @@ TEST(EventSequencer, Rules) {
   EXPECT_EQ(s.cleanup(400, 300), 1u);
 }
 
+TEST(EventSequencer, CleanupEvictsOldBufferedAndForgetsIdleTopics) {
+  wse::util::EventSequencer<int> s(10);
+  ASSERT_TRUE(s.process("old", 1, 1, 0));
+  EXPECT_FALSE(s.process("old", 3, 3, 0));    // buffered at t=0
+  EXPECT_FALSE(s.process("old", 4, 4, 200));  // buffered at t=200
+  ASSERT_TRUE(s.process("idle", 1, 1, 0));
+  ASSERT_TRUE(s.process("busy", 1, 1, 0));
+  ASSERT_TRUE(s.process("busy", 2, 2, 350));
+  EXPECT_EQ(s.cleanup(400, 300), 1u);       // only seq 3 of "old" is older than 5 minutes
+  EXPECT_EQ(s.topics().count("idle"), 0u);  // empty buffer and idle for 400 s: forgotten
+  EXPECT_EQ(s.topics().count("busy"), 1u);  // seen 50 s ago: kept
+  ASSERT_EQ(s.topics().count("old"), 1u);   // still holds seq 4
+  EXPECT_EQ(s.topics().at("old").buffer.size(), 1u);
+  EXPECT_EQ(s.topics().at("old").expected, 2u);
+  // 3 was evicted, so filling the gap with 2 delivers only 2; a resent 3 then releases 4.
+  EXPECT_EQ(*s.process("old", 2, 2, 401), std::vector<int>{2});
+  EXPECT_EQ(*s.process("old", 3, 3, 402), (std::vector<int>{3, 4}));
+  // A forgotten topic starts over with its next event.
+  EXPECT_EQ(*s.process("idle", 9, 9, 403), std::vector<int>{9});
+  s.reset(std::string("busy"));
+  EXPECT_EQ(s.topics().count("busy"), 0u);
+  s.reset(std::nullopt);
+  EXPECT_TRUE(s.topics().empty());
+}
+
 TEST(DedupWindow, EvictsOldest) {
   wse::util::DedupWindow w(2);
   EXPECT_FALSE(w.seen("a", 0));

@@ -114,6 +114,13 @@ def test_smart_dropping_and_stats() -> None:
     assert stats["priority_distribution"] == {10: 1, 8: 2, 5: 1, 3: 0, 1: 0}
     assert stats["priority_queue_depths"]["priority_8_depth"] == 2
     assert stats["oldest_message_age"] >= 0.01
+    types = {"size": int, "capacity": int, "utilization_percent": float, "total_dropped": int,
+             "backpressure": bool, "oldest_message_age": float, "processing_rate": float}  # fmt: skip
+    for key, kind in types.items():
+        assert type(stats[key]) is kind, key
+    assert stats["processing_rate"] == 0.0  # reserved by the seed
+    assert all(type(k) is int and type(v) is int for k, v in stats["priority_distribution"].items())
+    assert set(stats["priority_queue_depths"]) == {f"priority_{p}_depth" for p in (10, 8, 5, 3, 1)}
     assert q.enqueue("high3", priority=8)  # evicts the last NORMAL
     assert not q.enqueue("high4", priority=8)  # only HIGH and CRITICAL left: refused
     assert not q.enqueue("crit2", priority=10)  # even CRITICAL never evicts HIGH

@@ -39,10 +39,18 @@ class Packer {
       msgpack_pack_true(&pk_);
     } else if (o == Py_False) {
       msgpack_pack_false(&pk_);
+    } else if (PyUnicode_CheckExact(o)) {
+      str(str_view(obj, "value"));
+    } else if (PyLong_CheckExact(o)) {  // exact types first: no isinstance() lookups on the hot path
+      integer(obj);
+    } else if (PyFloat_CheckExact(o)) {
+      msgpack_pack_double(&pk_, PyFloat_AS_DOUBLE(o));
+    } else if (PyDict_CheckExact(o)) {
+      dict(obj, depth);
+    } else if (PyObject_IsInstance(o, t.enum_base) == 1) {  // before str/int: StrEnum, IntEnum
+      value(obj.attr("value"), depth + 1);
     } else if (PyUnicode_Check(o)) {
       str(str_view(obj, "value"));
-    } else if (PyObject_IsInstance(o, t.enum_base) == 1) {
-      value(obj.attr("value"), depth + 1);
     } else if (PyLong_Check(o)) {
       integer(obj);
     } else if (PyFloat_Check(o)) {

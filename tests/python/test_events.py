@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import json
 import time
 import uuid
 from typing import Any
@@ -12,7 +13,13 @@ from typing import Any
 import pytest
 from conftest import load_vectors
 
-from wse_server import match_event, rust_match_event, rust_transform_event, transform_event
+from wse_server import (
+    CompressionManager,
+    match_event,
+    rust_match_event,
+    rust_transform_event,
+    transform_event,
+)
 
 
 def test_seed_match_snippet() -> None:
@@ -211,3 +218,78 @@ def test_type_names_are_text() -> None:
     assert nul["original_event_type"] == "a\x00b"
     assert transform_event({"event_type": Side.BUY}, 1)["t"] == "buy"
     assert transform_event({"payload": {}}, 1)["t"] == "unknown"
+
+
+class Level(enum.IntEnum):
+    HIGH = 8
+
+
+class Tag(enum.StrEnum):
+    HOT = "hot"
+
+
+class Point:
+    def __init__(self) -> None:
+        self.x = 1
+        self.y = [uuid.UUID(int=5)]
+
+
+class MyStr(str):
+    pass
+
+
+class MyFloat(float):
+    pass
+
+
+def test_payload_conversion_equals_the_json_round_trip() -> None:
+    """transform_event converts directly; the result must equal JSON text parsed back."""
+    cm = CompressionManager()
+    when = datetime.datetime(2026, 5, 1, 12, 0, 30, 123456, tzinfo=datetime.UTC)
+    payload: dict[Any, Any] = {
+        "s": "text",
+        "n": 2**70,
+        "f": 1.0,
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "b": True,
+        "none": None,
+        "t": (1, (2, 3)),
+        "set": {7},
+        "u": uuid.UUID(int=1),
+        "d": decimal.Decimal("1.10"),
+        "dt": when,
+        "date": when.date(),
+        "time": when.time(),
+        "e": Side.BUY,
+        "ie": Level.HIGH,
+        "se": Tag.HOT,
+        "utf8": "é".encode(),
+        "latin1": b"\xff",
+        "ba": bytearray(b"ok"),
+        "obj": Point(),
+        "sub": MyStr("sub"),
+        "subf": MyFloat(2.5),
+        1: "int key",
+        2.5: "float key",
+        None: "none key",
+        False: "bool key",
+        Side.BUY: "enum key",
+        uuid.UUID(int=2): "uuid key",
+        "nested": {"deeper": [{"x": [when]}]},
+    }
+    direct = transform_event({"event_type": "x", "payload": payload}, 1)["p"]
+    assert direct == json.loads(cm.pack_event(payload, use_msgpack=False))
+    assert direct["n"] == 2**70
+    assert direct["nan"] is None
+    assert type(direct["sub"]) is str
+    assert direct["1"] == "int key"
+    for bad in ({"v": object()}, {(1, 2): "tuple key"}):
+        with pytest.raises(TypeError):
+            transform_event({"event_type": "x", "payload": bad}, 1)
+        with pytest.raises(TypeError):
+            cm.pack_event(bad, use_msgpack=False)
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="circular"):
+        transform_event({"event_type": "x", "payload": loop}, 1)

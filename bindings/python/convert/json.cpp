@@ -1,6 +1,7 @@
 #include "convert/json.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -277,8 +278,143 @@ std::string to_json(nb::handle obj, const ToJsonOptions& options) {
   return out;
 }
 
+namespace {
+
+// Python -> JSON-safe Python, directly: the same result as from_json(to_json(obj))
+// (same rules, keys and errors as Writer above) without writing and re-parsing
+// text. Values that are already JSON-safe (exact str, int, float, bool, None) are
+// returned as the same objects; containers are rebuilt.
+class SafeConverter {
+ public:
+  explicit SafeConverter(const ToJsonOptions& opt) : opt_(opt) {}
+
+  nb::object value(nb::handle obj, int depth) {
+    if (depth > opt_.max_depth) throw nb::value_error("JSON nesting too deep (or a circular reference)");
+    PyObject* o = obj.ptr();
+    if (PyUnicode_CheckExact(o)) {
+      (void)str_view(obj, "value");  // must be encodable, as in JSON text
+      return nb::borrow(obj);
+    }
+    if (o == Py_None || o == Py_True || o == Py_False || PyLong_CheckExact(o)) return nb::borrow(obj);
+    if (PyFloat_CheckExact(o)) return real(PyFloat_AS_DOUBLE(o), obj);
+    if (PyDict_Check(o)) return dict(obj, depth);
+    if (PyList_Check(o) || PyTuple_Check(o)) return sequence(obj, depth);
+    return other(obj, depth);
+  }
+
+ private:
+  static nb::object checked(PyObject* r) {
+    if (r == nullptr) throw nb::python_error();
+    return nb::steal(r);
+  }
+  static nb::object real(double v, nb::handle same) {
+    if (!std::isfinite(v)) return nb::none();
+    return same.is_valid() ? nb::borrow(same) : checked(PyFloat_FromDouble(v));
+  }
+  static nb::object text(nb::handle r) {
+    (void)str_view(r, "value");  // a str (TypeError otherwise) that is encodable
+    return checked(PyUnicode_FromObject(r.ptr()));
+  }
+  static nb::object from_text(const std::string& t) {
+    return checked(PyUnicode_FromStringAndSize(t.data(), static_cast<Py_ssize_t>(t.size())));
+  }
+
+  nb::object sequence(nb::handle obj, int depth) {
+    PyObject* seq = obj.ptr();
+    nb::list out;
+    // Re-read size and item each step: converting may run Python code.
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); ++i) {
+      nb::object item = nb::borrow(PySequence_Fast_GET_ITEM(seq, i));
+      out.append(value(item, depth + 1));
+    }
+    return out;
+  }
+
+  nb::object key(nb::handle k) {
+    PyObject* o = k.ptr();
+    if (PyUnicode_Check(o)) return PyUnicode_CheckExact(o) ? (text(k), nb::borrow(k)) : text(k);
+    if (o == Py_None) return nb::str("null");
+    if (o == Py_True) return nb::str("true");
+    if (o == Py_False) return nb::str("false");
+    if (PyLong_Check(o) || PyFloat_Check(o)) {
+      std::string tmp;
+      if (PyLong_Check(o)) {
+        append_int(tmp, o);
+      } else {
+        util::append_json_double(tmp, PyFloat_AS_DOUBLE(o));
+      }
+      return from_text(tmp);
+    }
+    if (PyObject_IsInstance(o, py_types().enum_base) == 1) return text(nb::str(k.attr("value")));
+    if (PyObject_IsInstance(o, py_types().uuid) == 1) return text(nb::str(k));
+    throw nb::type_error(("keys must be str, int, float, bool or None, not " + py_type_name(k)).c_str());
+  }
+
+  nb::object dict(nb::handle obj, int depth) {
+    nb::dict out;
+    Py_ssize_t pos = 0;
+    PyObject *k = nullptr, *v = nullptr;
+    while (PyDict_Next(obj.ptr(), &pos, &k, &v)) {
+      nb::object kk = nb::borrow(k), vv = nb::borrow(v);
+      nb::object ck = key(kk);
+      nb::object cv = value(vv, depth + 1);
+      if (PyDict_SetItem(out.ptr(), ck.ptr(), cv.ptr()) != 0) throw nb::python_error();
+    }
+    return out;
+  }
+
+  nb::object bytes(nb::handle obj) {
+    if (opt_.bytes == BytesMode::Reject) not_serializable(obj);
+    BytesView v(obj, "value");
+    const std::string_view b = v.view();
+    if (opt_.bytes == BytesMode::Hex) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hex;
+      hex.reserve(b.size() * 2);
+      for (char ch : b) {
+        const auto c = static_cast<unsigned char>(ch);
+        hex.push_back(kHex[c >> 4]);
+        hex.push_back(kHex[c & 0x0F]);
+      }
+      return from_text(hex);
+    }
+    PyObject* r = PyUnicode_DecodeUTF8(b.data(), static_cast<Py_ssize_t>(b.size()), "strict");
+    if (r == nullptr) {
+      PyErr_Clear();
+      r = PyUnicode_DecodeLatin1(b.data(), static_cast<Py_ssize_t>(b.size()), "strict");
+    }
+    return checked(r);
+  }
+
+  nb::object other(nb::handle obj, int depth) {
+    PyObject* o = obj.ptr();
+    const PyTypes& t = py_types();
+    if (PyObject_IsInstance(o, t.enum_base) == 1) return value(obj.attr("value"), depth + 1);
+    if (PyLong_Check(o)) return checked(PyNumber_Long(o));
+    if (PyFloat_Check(o)) return real(PyFloat_AsDouble(o), nb::handle());
+    if (PyUnicode_Check(o)) return text(obj);
+    if (PyObject_IsInstance(o, t.uuid) == 1 || PyObject_IsInstance(o, t.decimal) == 1)
+      return text(nb::str(obj));
+    if (PyObject_IsInstance(o, t.datetime) == 1 || PyObject_IsInstance(o, t.date) == 1 ||
+        PyObject_IsInstance(o, t.time) == 1)
+      return text(obj.attr("isoformat")());
+    if (PyBytes_Check(o) || PyByteArray_Check(o) || PyMemoryView_Check(o)) return bytes(obj);
+    if (PyAnySet_Check(o)) {
+      nb::object as_list = checked(PySequence_List(o));
+      return sequence(as_list, depth);
+    }
+    if (nb::hasattr(obj, "isoformat")) return text(obj.attr("isoformat")());
+    if (opt_.objects_as_dict && nb::hasattr(obj, "__dict__")) return dict(obj.attr("__dict__"), depth);
+    not_serializable(obj);
+  }
+
+  const ToJsonOptions& opt_;
+};
+
+}  // namespace
+
 nb::object to_json_safe(nb::handle obj, const ToJsonOptions& options) {
-  return from_json(to_json(obj, options));
+  return SafeConverter(options).value(obj, 0);
 }
 
 nb::object from_json(simdjson::dom::element element) { return convert_element(element); }

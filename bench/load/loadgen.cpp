@@ -34,6 +34,7 @@ struct Args {
   std::size_t size = 100;
   std::size_t depth = 1;
   std::uint64_t ack_every = 0;
+  std::uint64_t window = 65536;  // flood: messages beyond the application's last count
   std::uint64_t interval_us = 10'000;
   int server_pid = 0;
   std::string stats;
@@ -47,6 +48,7 @@ struct Args {
                "usage: wse_loadgen --workload fanout|echo|accept|ping|flood|idle --port P\n"
                "  [--host 127.0.0.1] [--path /] [--token JWT] [--conns N] [--warmup S] [--duration S]\n"
                "  [--size BYTES] [--depth N (echo)] [--ack-every N (fanout)] [--interval-us N (ping)]\n"
+               "  [--window N (flood credit; 0 = none)]\n"
                "  [--server-pid PID] [--stats FILE] [--read-delay-us N] [--max-connecting N]\n"
                "  [--settle S (idle)] [--connect-timeout S] [--label TEXT]\n",
                why);
@@ -85,6 +87,8 @@ Args parse(int argc, char** argv) {
       a.depth = unum();
     else if (k == "--ack-every")
       a.ack_every = unum();
+    else if (k == "--window")
+      a.window = unum();
     else if (k == "--interval-us")
       a.interval_us = unum();
     else if (k == "--server-pid")
@@ -180,7 +184,7 @@ int main(int argc, char** argv) {
     ping = p.get();
     work = std::move(p);
   } else if (a.workload == "flood") {
-    auto p = std::make_unique<FloodWorkload>(loop, w, a.size);
+    auto p = std::make_unique<FloodWorkload>(loop, w, a.size, a.window);
     flood = p.get();
     work = std::move(p);
   } else if (a.workload == "idle") {
@@ -280,6 +284,7 @@ int main(int argc, char** argv) {
     field("server_cpu_ns_per_op", num(server_cpu * win * 1e9 / static_cast<double>(w.count)));
   if (flood != nullptr) {
     field("client_sent_per_s", num(win > 0 ? static_cast<double>(flood->sent_window) / win : 0));
+    field("flood_acked", std::to_string(flood->acked));
   }
   if (start.server.ok && end.server.ok && end.server.at_ns > start.server.at_ns) {
     const double sw = static_cast<double>(end.server.at_ns - start.server.at_ns) / 1e9;

@@ -201,10 +201,15 @@ class PingWorkload final : public Workload {
 };
 
 // Inbound flood: every connection writes pre-masked JSON messages as fast as
-// its socket takes them; the server counts what reaches the application.
+// its socket takes them, within a credit window: the application answers
+// "A<count>" (on any connection) every few thousand messages it has consumed,
+// and at most `window` messages may be sent beyond the last count. The rate is
+// then what the server sustains without dropping (window 0 = no credit: an
+// overload test, where a server may drop and count).
 class FloodWorkload final : public Workload {
  public:
-  FloodWorkload(ClientLoop& loop, Window& w, std::size_t size) : loop_(loop), w_(w) {
+  FloodWorkload(ClientLoop& loop, Window& w, std::size_t size, std::uint64_t window)
+      : loop_(loop), w_(w), window_(window) {
     XorShift rng;
     for (int i = 0; i < kBatch; ++i) {
       std::string text = "{\"t\":\"flood\",\"n\":" + std::to_string(i) + ",\"p\":\"";
@@ -215,6 +220,7 @@ class FloodWorkload final : public Workload {
   }
   std::uint64_t sent = 0;  // messages handed to the kernel (whole run)
   std::uint64_t sent_window = 0;
+  std::uint64_t acked = 0;  // the application's last count
 
   // Flooding starts once every connection is open (start()), so the accept
   // path does not compete with the flood.
@@ -226,14 +232,29 @@ class FloodWorkload final : public Workload {
   void on_writable(Conn& c) override {
     if (started_) pump(c);
   }
-  void on_message(Conn&, Op, std::string_view) override { ++w_.other; }
+  void on_message(Conn&, Op, std::string_view m) override {
+    if (m.size() > 1 && m[0] == 'A') {
+      const std::uint64_t n = parse_u64(m, 1);
+      if (n > acked) acked = n;
+      std::vector<Conn*> retry;
+      retry.swap(stalled_);
+      for (Conn* c : retry) pump(*c);
+      return;
+    }
+    ++w_.other;
+  }
   void on_closed(Conn&, const char*) override { ++w_.closed; }
 
  private:
   static constexpr int kBatch = 64;
   bool started_ = false;
+  std::vector<Conn*> stalled_;
   void pump(Conn& c) {
     for (int i = 0; i < 4 && c.state == ConnState::Open && !loop_.has_backlog(c); ++i) {
+      if (window_ != 0 && sent + kBatch > acked + window_) {
+        stalled_.push_back(&c);  // an ack pumps it again
+        return;
+      }
       loop_.send(c, batch_);
       sent += kBatch;
       if (w_.measuring) sent_window += kBatch;
@@ -242,6 +263,7 @@ class FloodWorkload final : public Workload {
   }
   ClientLoop& loop_;
   Window& w_;
+  std::uint64_t window_;
   std::string batch_;
 };
 

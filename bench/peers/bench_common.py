@@ -94,6 +94,17 @@ class StatsFile:
             f.write(f"{time.monotonic_ns()} {count}\n")
 
 
+FLOOD_ACK_EVERY = 4096
+
+
+def flood_ack(before: int, after: int) -> str | None:
+    """The "A<count>" credit to send once `after` consumed messages cross a multiple
+    of FLOOD_ACK_EVERY (the load generator keeps a bounded number in flight)."""
+    if after // FLOOD_ACK_EVERY != before // FLOOD_ACK_EVERY:
+        return f"A{after}"
+    return None
+
+
 def ready(port: int) -> None:
     print(f"READY {port}", flush=True)
 

@@ -42,7 +42,11 @@ wss.on('connection', (ws) => {
   ws.send('{"t":"server_ready"}');
   ws.on('message', (data, isBinary) => {
     if (args.workload === 'echo') { ws.send(data, { binary: isBinary }); return; }
-    if (args.workload === 'flood') { count++; return; }
+    if (args.workload === 'flood') {
+      count++;
+      if (count % 4096 === 0) ws.send(`A${count}`);  // credit for the load generator (bench/README.md)
+      return;
+    }
     if (args.workload === 'fanout' && !isBinary && data[0] === 0x41) {
       const s = Number(data.toString('latin1', 1));
       if (s > acked) acked = s;

@@ -58,6 +58,9 @@ async def main() -> None:
                         acked.set()
                 elif workload == "flood":
                     count += 1
+                    ack = bc.flood_ack(count - 1, count)
+                    if ack is not None:
+                        transport.send(WSMsgType.TEXT, ack.encode())
             elif frame.msg_type == WSMsgType.CLOSE:
                 transport.send_close(frame.get_close_code())
                 transport.disconnect()

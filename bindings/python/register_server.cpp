@@ -46,22 +46,38 @@ nb::object kind_name(InboundKind kind) {
 }
 
 // Inbound JSON keeps the short keys: `type` -> `t`, `payload` -> `p` when the short one is absent.
+// The four key names as interned str objects, created once (a const char* key
+// would build and hash a new str per lookup; this runs for every inbound message).
+PyObject* interned(int which) {
+  static PyObject* keys[4] = {nullptr, nullptr, nullptr, nullptr};
+  static const char* const text[4] = {"t", "type", "p", "payload"};
+  if (keys[which] == nullptr) keys[which] = PyUnicode_InternFromString(text[which]);
+  return keys[which];
+}
+
+void rename_key(PyObject* d, PyObject* short_key, PyObject* long_key) {
+  if (short_key == nullptr || long_key == nullptr) throw nb::python_error();
+  if (PyDict_Contains(d, short_key) != 0) return;
+  PyObject* v = PyDict_GetItemWithError(d, long_key);  // borrowed
+  if (v == nullptr) {
+    if (PyErr_Occurred()) throw nb::python_error();
+    return;
+  }
+  Py_INCREF(v);
+  const int rc = PyDict_SetItem(d, short_key, v);
+  Py_DECREF(v);
+  if (rc != 0 || PyDict_DelItem(d, long_key) != 0) throw nb::python_error();
+}
+
 void normalize_keys(nb::handle obj) {
   if (!PyDict_Check(obj.ptr())) return;
-  nb::dict d = nb::borrow<nb::dict>(obj);
-  if (!d.contains("t") && d.contains("type")) {
-    d["t"] = d["type"];
-    PyDict_DelItemString(d.ptr(), "type");
-  }
-  if (!d.contains("p") && d.contains("payload")) {
-    d["p"] = d["payload"];
-    PyDict_DelItemString(d.ptr(), "payload");
-  }
+  rename_key(obj.ptr(), interned(0), interned(1));
+  rename_key(obj.ptr(), interned(2), interned(3));
 }
 
 // (kind, conn_id, data) for one event. Never throws for bad client data: what
 // does not decode is handed over raw.
-nb::object event_tuple(const InboundEvent& ev) {
+nb::object event_tuple(const InboundEvent& ev, const nb::object& conn_id) {
   nb::object data;
   InboundKind kind = ev.kind;
   switch (ev.kind) {
@@ -105,7 +121,7 @@ nb::object event_tuple(const InboundEvent& ev) {
       break;
   }
   if (!data.is_valid()) throw nb::python_error();
-  return nb::make_tuple(kind_name(kind), nb::str(ev.conn->id().data(), ev.conn->id().size()), data);
+  return nb::make_tuple(kind_name(kind), conn_id, data);
 }
 
 FrameRef frame_for(nb::handle data, const char* what) {
@@ -233,8 +249,20 @@ class PyServer {
             std::chrono::milliseconds(timeout_ms));  // not started: nothing can arrive
       }
     }
-    nb::list out;
-    for (const auto& ev : events) out.append(event_tuple(ev));
+    // Events of one connection come in runs (one read holds many messages):
+    // consecutive events share one conn_id str instead of building one each.
+    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(events.size())));
+    if (!out.is_valid()) throw nb::python_error();
+    const transport::ConnInfo* last = nullptr;
+    nb::object last_id;
+    Py_ssize_t i = 0;
+    for (const auto& ev : events) {
+      if (ev.conn.get() != last) {
+        last = ev.conn.get();
+        last_id = nb::str(ev.conn->id().data(), ev.conn->id().size());
+      }
+      PyList_SET_ITEM(out.ptr(), i++, event_tuple(ev, last_id).release().ptr());
+    }
     return out;
   }
 
@@ -479,7 +507,7 @@ class PyServer {
         nb::gil_scoped_acquire gil;
         for (const auto& ev : batch) {
           try {
-            nb::object t = event_tuple(ev);
+            nb::object t = event_tuple(ev, nb::str(ev.conn->id().data(), ev.conn->id().size()));
             nb::object conn = t[1];
             nb::object data = t[2];
             const std::string_view kind = nb::cast<std::string_view>(t[0]);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -221,14 +223,46 @@ class Writer {
   const ToJsonOptions& opt_;
 };
 
+// Object keys repeat from message to message ("t", "p", "id", ...): a small
+// direct-mapped cache of interned str objects saves an allocation and a UTF-8
+// decode per key, and interned keys make the application's lookups cheaper.
+// Only touched with the GIL held. Returns a new reference (nullptr on error).
+PyObject* key_object(std::string_view key) {
+  constexpr std::size_t kSlots = 512;
+  constexpr std::size_t kMaxLen = 30;
+  if (key.size() > kMaxLen)
+    return PyUnicode_FromStringAndSize(key.data(), static_cast<Py_ssize_t>(key.size()));
+  struct Slot {
+    PyObject* obj = nullptr;
+    std::uint8_t len = 0;
+    char text[kMaxLen];
+  };
+  static Slot slots[kSlots];
+  std::uint32_t h = 2166136261u;  // FNV-1a
+  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  Slot& slot = slots[h & (kSlots - 1)];
+  if (slot.obj != nullptr && slot.len == key.size() && std::memcmp(slot.text, key.data(), key.size()) == 0) {
+    Py_INCREF(slot.obj);
+    return slot.obj;
+  }
+  PyObject* o = PyUnicode_FromStringAndSize(key.data(), static_cast<Py_ssize_t>(key.size()));
+  if (o == nullptr) return nullptr;
+  PyUnicode_InternInPlace(&o);
+  Py_XDECREF(slot.obj);
+  Py_INCREF(o);
+  slot.obj = o;
+  slot.len = static_cast<std::uint8_t>(key.size());
+  std::memcpy(slot.text, key.data(), key.size());
+  return o;
+}
+
 nb::object convert_element(simdjson::dom::element el) {
   using simdjson::dom::element_type;
   switch (el.type()) {
     case element_type::OBJECT: {
       nb::dict d;
       for (auto field : simdjson::dom::object(el)) {
-        nb::object k = nb::steal(
-            PyUnicode_FromStringAndSize(field.key.data(), static_cast<Py_ssize_t>(field.key.size())));
+        nb::object k = nb::steal(key_object(field.key));
         if (!k.is_valid()) throw nb::python_error();
         nb::object v = convert_element(field.value);
         if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw nb::python_error();

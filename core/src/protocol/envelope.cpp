@@ -56,6 +56,26 @@ const char* padded_copy(std::string_view json, int slot) {
 
 }  // namespace
 
+bool may_be_server_handled(std::string_view json) noexcept {
+  static constexpr std::string_view kNames[] = {
+      "ping\"", "PING\"", "pong\"", "PONG\"", "client_hello\"", "subscription\"", "subscription_update\""};
+  if (json.find('\\') != std::string_view::npos) return true;
+  for (std::size_t at = json.find('"'); at != std::string_view::npos; at = json.find('"', at + 1)) {
+    const std::string_view rest = json.substr(at + 1);
+    for (std::string_view name : kNames)
+      if (rest.starts_with(name)) return true;
+  }
+  return false;
+}
+
+bool looks_like_object(std::string_view json) noexcept {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t b = 0, e = json.size();
+  while (b < e && space(json[b])) ++b;
+  while (e > b && space(json[e - 1])) --e;
+  return e - b >= 2 && json[b] == '{' && json[e - 1] == '}';
+}
+
 InboundInfo inspect_inbound(std::string_view json) {
   InboundInfo info;
   // One parser per thread: parsing is the hot path of every inbound message.

@@ -394,7 +394,7 @@ void Shard::on_readable(Connection* c) {
   for (int round = 0; round < 8 && c->state != ConnState::Dead; ++round) {
     const ssize_t n = ::recv(fd, buf, kReadBufferSize, 0);
     if (n > 0) {
-      c->last_recv_ns = now_ns();
+      c->last_recv_ns = turn_now_ns_ = now_ns();  // one clock read per read(), not per message
       counters_.bytes_in.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
       process_input(c, buf, static_cast<std::size_t>(n));
       if (static_cast<std::size_t>(n) < kReadBufferSize) break;
@@ -625,7 +625,7 @@ void Shard::flush_events() {
 
 bool Shard::rate_allows(Connection* c) {
   if (config_.rate_limit_refill <= 0) return true;
-  const std::int64_t now = now_ns();
+  const std::int64_t now = turn_now_ns_ != 0 ? turn_now_ns_ : now_ns();
   const double elapsed = static_cast<double>(now - c->tokens_ns) / 1e9;
   c->tokens_ns = now;
   c->tokens = std::min(config_.rate_limit_capacity, c->tokens + elapsed * config_.rate_limit_refill);
@@ -711,6 +711,14 @@ void Shard::on_text(Connection* c, std::string_view text) {
 }
 
 void Shard::on_json(Connection* c, std::string_view json) {
+  // Fast path for application messages: no parse on the I/O thread (the binding
+  // parses once into a dict, and hands over as raw text what is not an object).
+  if (!protocol::may_be_server_handled(json)) {
+    if (rate_allows(c))
+      push_event(protocol::looks_like_object(json) ? InboundKind::Msg : InboundKind::Raw, c,
+                 std::string(json));
+    return;
+  }
   protocol::InboundInfo info = protocol::inspect_inbound(json);
   if (!info.is_object) {
     if (rate_allows(c)) push_event(InboundKind::Raw, c, std::string(json));

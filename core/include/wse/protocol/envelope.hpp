@@ -31,6 +31,15 @@ struct InboundInfo {
 };
 // Parses `json` (one object) with simdjson. Never throws; is_object=false on bad JSON.
 InboundInfo inspect_inbound(std::string_view json);
+// False when `json` certainly is not a message the server answers itself (ping,
+// PING, pong, PONG, client_hello, subscription_update, subscription): none of
+// those names appears as a quoted string and there is no escape that could
+// spell one. Such a message goes to the application without a parse here (the
+// binding parses it once, into a dict). A cheap scan of the quotes; pure.
+bool may_be_server_handled(std::string_view json) noexcept;
+// Whether `json` has the outline of an object ('{' ... '}' around optional
+// whitespace); a full parse decides later whether it really is one.
+bool looks_like_object(std::string_view json) noexcept;
 
 // Composition of server messages (JSON text with the category prefix).
 struct ServerReadyInfo {

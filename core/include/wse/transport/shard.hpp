@@ -187,6 +187,7 @@ class Shard {
   topics::TopicIndex<Connection> index_topics_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections
+  std::int64_t turn_now_ns_ = 0;      // clock read at the last recv(): the time of the messages it held
   bool closing_all_ = false;
 };
 

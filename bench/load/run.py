@@ -42,6 +42,14 @@ def peer_commands() -> dict[str, list[str]]:
     """Every server under test; a peer whose program is missing is skipped."""
     peers: dict[str, list[str]] = {
         "wse": [str(VENV_PY), str(PEERS_DIR / "wse_peer.py"), "--engine", "ours"],
+        "wse-nobatch": [
+            str(VENV_PY),
+            str(PEERS_DIR / "wse_peer.py"),
+            "--engine",
+            "ours",
+            "--batch-scheduling",
+            "0",
+        ],
         "wse-1.4.2": [str(ORIGINAL_PY), str(PEERS_DIR / "wse_peer.py"), "--engine", "original"],
         "websockets": [str(VENV_PY), str(PEERS_DIR / "websockets_peer.py")],
         "picows": [str(VENV_PY), str(PEERS_DIR / "picows_peer.py")],
@@ -283,6 +291,8 @@ def main() -> None:
     if not LOADGEN.exists() or not RAW_PEER.exists():
         sys.exit(f"bench: build the native programs first ({LOADGEN}); scripts/bench.sh does")
     peers = peer_commands()
+    if not opts.peers:  # the variant without SCHED_BATCH is run only when named
+        peers.pop("wse-nobatch", None)
     if opts.peers:
         peers = {k: v for k, v in peers.items() if k in opts.peers.split(",")}
     all_w = workloads(opts.window_deliveries)

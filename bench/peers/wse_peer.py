@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common as bc
 
 
-def make_server(engine: str, args: Any, io_threads: int, rate_limit: float | None) -> tuple[Any, Any]:
+def make_server(
+    engine: str, args: Any, io_threads: int, rate_limit: float | None, batch: bool
+) -> tuple[Any, Any]:
     secret = args.jwt_secret
     if engine == "ours":
         from wse_server import WSEServer  # noqa: PLC0415 (each engine lives in its own venv)
@@ -35,6 +37,7 @@ def make_server(engine: str, args: Any, io_threads: int, rate_limit: float | Non
             max_connections=args.max_connections,
             jwt_secret=secret,
             io_threads=io_threads,
+            batch_scheduling=batch,
             **limits,
         )
         return server, server.publish_local
@@ -61,6 +64,11 @@ def main() -> None:
         i = argv.index("--io-threads")
         io_threads = int(argv[i + 1])
         del argv[i : i + 2]
+    batch = True  # ours only: the batch_scheduling option (default True)
+    if "--batch-scheduling" in argv:
+        i = argv.index("--batch-scheduling")
+        batch = argv[i + 1] not in ("0", "false", "no")
+        del argv[i : i + 2]
     rate_limit = None  # ours only: inbound messages/s per connection (0 = off); default: the server's
     if "--rate-limit" in argv:
         i = argv.index("--rate-limit")
@@ -68,7 +76,7 @@ def main() -> None:
         del argv[i : i + 2]
     sys.argv[1:] = argv
     args = bc.parse_args(f"WSE bench peer ({engine})")
-    server, publish = make_server(engine, args, io_threads, rate_limit)
+    server, publish = make_server(engine, args, io_threads, rate_limit, batch)
     server.enable_drain_mode()
     server.start()
     deadline = time.monotonic() + 10

@@ -266,15 +266,18 @@ class PyServer {
     return out;
   }
 
-  bool send(const std::string& conn_id, nb::handle text) {
+  // conn_id is read as a view of the Python str (no std::string per call: send()
+  // is the hot path of request/response applications).
+  bool send(nb::handle conn_id, nb::handle text) {
     auto frame = transport::make_frame(protocol::Opcode::Text, str_view(text, "send: text"));
-    return srv("send").send_frame(conn_id, std::move(frame));
+    return srv("send").send_frame(str_view(conn_id, "send: conn_id"), std::move(frame));
   }
 
-  bool send_bytes(const std::string& conn_id, nb::handle data) {
+  bool send_bytes(nb::handle conn_id, nb::handle data) {
     BytesView view(data, "send_bytes: data");
     return srv("send_bytes")
-        .send_frame(conn_id, transport::make_frame(protocol::Opcode::Binary, view.view()));
+        .send_frame(str_view(conn_id, "send_bytes: conn_id"),
+                    transport::make_frame(protocol::Opcode::Binary, view.view()));
   }
 
   std::size_t send_event(const std::string& conn_id, nb::handle event, std::int64_t compression_threshold) {

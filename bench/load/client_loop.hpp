@@ -91,6 +91,9 @@ class ClientLoop {
   std::uint64_t failures() const { return failures_; }
   std::string last_failure() const { return last_failure_; }
   std::uint64_t protocol_errors() const { return protocol_errors_; }
+  // Clock read right after the last recv(): the arrival time of every message it
+  // returned (one clock read per read instead of one per message).
+  std::uint64_t recv_ns() const { return recv_ns_; }
 
   // Creates `n` connection slots and queues them for connecting.
   void add(std::size_t n) {
@@ -260,6 +263,7 @@ class ClientLoop {
   void on_readable(Conn& c) {
     for (int round = 0; round < 4 && c.fd >= 0; ++round) {
       const ssize_t n = ::recv(c.fd, buf_.data(), buf_.size(), 0);
+      recv_ns_ = mono_ns();
       if (n == 0) {
         fail(c, "server closed the socket");
         return;
@@ -408,6 +412,7 @@ class ClientLoop {
   std::uint64_t failures_ = 0;
   std::string last_failure_;
   std::uint64_t protocol_errors_ = 0;
+  std::uint64_t recv_ns_ = 0;
   Workload* w_ = nullptr;
   XorShift rng_;
 };

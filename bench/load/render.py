@@ -76,6 +76,48 @@ def ns_per_op(r: Result) -> str:
     return f"{v:,.0f}" if v else "-"
 
 
+def targets(res: list[Result]) -> str:
+    """The issue's targets against this run (ours = peer "wse")."""
+
+    def get(peer: str, name: str) -> Result | None:
+        for r in res:
+            if r.get("peer") == peer and r.get("name") == name and r.get("ok"):
+                return r
+        return None
+
+    def rate(r: Result | None, key: str = "rate_per_s") -> float:
+        return float(r.get(key, 0)) if r else 0.0
+
+    rows = ["| Target | Measured | Met |", "|---|---:|:---:|"]
+
+    def line(what: str, value: str, ok: bool) -> None:
+        rows.append(f"| {what} | {value} | {'yes' if ok else 'no'} |")
+
+    for subs in (100, 1000, 10000):
+        ours, raw, orig = (get(p, f"fanout_{subs}") for p in ("wse", "raw", "wse-1.4.2"))
+        gaps = int(ours.get("gaps", -1)) if ours else -1
+        vs_raw = rate(ours) / rate(raw) if rate(raw) else 0
+        vs_orig = rate(ours) / rate(orig) if rate(orig) else 0
+        line(
+            f"fan-out {subs:,}: >= 90 % of raw, 0 gaps",
+            f"{vs_raw * 100:.0f} %, {gaps} gaps",
+            vs_raw >= 0.9 and gaps == 0,
+        )
+        line(f"fan-out {subs:,}: >= 3x wse-1.4.2", f"{vs_orig:.2f}x", vs_orig >= 3)
+    ours, raw, orig = (get(p, "echo") for p in ("wse", "raw", "wse-1.4.2"))
+    vs_raw = rate(ours) / rate(raw) if rate(raw) else 0
+    vs_orig = rate(ours) / rate(orig) if rate(orig) else 0
+    line("echo: >= 90 % of raw", f"{vs_raw * 100:.0f} %", vs_raw >= 0.9)
+    line("echo: >= 1.5x wse-1.4.2", f"{vs_orig:.2f}x", vs_orig >= 1.5)
+    acc = rate(get("wse", "accept"))
+    line("accept with JWT: >= 20,000 handshakes/s", f"{acc:,.0f}/s", acc >= 20000)
+    idle = rate(get("wse", "idle_10000"), "rss_per_conn_bytes")
+    line("RSS per idle connection: <= 1 KiB", f"{idle:,.0f} bytes", 0 < idle <= 1024)
+    flood = rate(get("wse", "flood"), "server_rate_per_s")
+    line("drained events into Python: >= 1M/s", f"{flood:,.0f}/s", flood >= 1e6)
+    return "#### Targets of the issue in this run\n\n" + "\n".join(rows) + "\n"
+
+
 def render(doc: dict[str, Any]) -> str:
     res: list[Result] = doc["results"]
     m, o = doc.get("machine", {}), doc.get("options", {})
@@ -86,6 +128,8 @@ def render(doc: dict[str, Any]) -> str:
         f"server on core {o.get('server_core')}, load generator on core {o.get('load_core')}.",
         "",
     ]
+
+    out.append(targets(res))
 
     def pick(name: str) -> list[Result]:
         return [r for r in res if r.get("name") == name]

@@ -183,7 +183,8 @@ class Shard {
   std::vector<Connection*> all_;  // every live connection, for ticks and shutdown
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
-  std::vector<InboundEvent> events_;  // batched per loop turn, pushed at once
+  std::vector<InboundEvent> events_;  // batched per epoll round, pushed at once
+  bool events_flush_posted_ = false;
   topics::TopicIndex<Connection> index_topics_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections

@@ -151,7 +151,7 @@ class PyServer {
            double idle_timeout, double rate_limit_capacity, double rate_limit_refill, int compression_level,
            std::optional<std::vector<std::string>> subscription_policy,
            std::vector<std::string> allowed_origins, bool auth_reject_http, double handshake_timeout,
-           bool batch_scheduling) {
+           bool batch_scheduling, bool encryption) {
     if (port < 0 || port > 65535) throw InvalidArgument("port must be between 0 and 65535");
     config_.host = std::move(host);
     config_.port = static_cast<std::uint16_t>(port);
@@ -192,6 +192,7 @@ class PyServer {
     config_.allowed_origins = std::move(allowed_origins);
     config_.auth_reject_http = auth_reject_http;
     config_.batch_scheduling = batch_scheduling;
+    config_.encryption = encryption;
     config_.validate();
   }
 
@@ -553,7 +554,8 @@ void register_server(nb::module_& m) {
           nb::init<std::string, int, std::size_t, nb::object, std::optional<std::string>,
                    std::optional<std::string>, std::size_t, std::size_t, std::size_t, std::size_t,
                    const std::string&, double, double, double, double, int,
-                   std::optional<std::vector<std::string>>, std::vector<std::string>, bool, double, bool>(),
+                   std::optional<std::vector<std::string>>, std::vector<std::string>, bool, double, bool,
+                   bool>(),
           nb::sig(
               "def __init__(self, host: str, port: int, max_connections: int = 1000, "
               "jwt_secret: bytes | str | None = None, jwt_issuer: str | None = None, "
@@ -563,7 +565,8 @@ void register_server(nb::module_& m) {
               "rate_limit_capacity: float = 10000.0, rate_limit_refill: float = 10000.0, "
               "compression_level: int = 1, subscription_policy: collections.abc.Sequence[str] | None = None, "
               "allowed_origins: collections.abc.Sequence[str] = [], auth_reject_http: bool = False, "
-              "handshake_timeout: float = 10.0, batch_scheduling: bool = True) -> None"),
+              "handshake_timeout: float = 10.0, batch_scheduling: bool = True, encryption: bool = True) -> "
+              "None"),
           nb::arg("host"), nb::arg("port"), nb::arg("max_connections") = 1000,
           nb::arg("jwt_secret").none() = nb::none(), nb::arg("jwt_issuer") = nb::none(),
           nb::arg("jwt_audience") = nb::none(), nb::arg("max_inbound_queue_size") = 131072, nb::kw_only(),
@@ -574,8 +577,10 @@ void register_server(nb::module_& m) {
           nb::arg("compression_level") = 1, nb::arg("subscription_policy") = nb::none(),
           nb::arg("allowed_origins") = std::vector<std::string>{}, nb::arg("auth_reject_http") = false,
           nb::arg("handshake_timeout") = 10.0, nb::arg("batch_scheduling") = true,
+          nb::arg("encryption") = true,
           "Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)\n"
-          "enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).")
+          "enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).\n"
+          "encryption=True offers ECDH + AES-GCM to clients that connect with ?encryption=true.")
       .def("start", &PyServer::start,
            "Binds, listens and starts the I/O threads. RuntimeError if already running or the port is taken.")
       .def("stop", &PyServer::stop,

@@ -361,10 +361,12 @@ class WSEServer:
         auth_reject_http: bool = False,
         handshake_timeout: float = 10.0,
         batch_scheduling: bool = True,
+        encryption: bool = True,
     ) -> None:
         """
         Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)
         enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).
+        encryption=True offers ECDH + AES-GCM to clients that connect with ?encryption=true.
         """
 
     def start(self) -> None:

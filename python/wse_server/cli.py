@@ -92,6 +92,7 @@ SERVE_OPTIONS: tuple[Option, ...] = (
         "comma-separated topic patterns clients may subscribe to themselves ({user_id} allowed); "
         "empty = client subscription requests go to the application",
     ),
+    Option("--encryption", _bool, True, "offer end-to-end encryption to clients asking ?encryption=true"),
     Option("--allowed-origins", _list, [], "comma-separated Origin values allowed to connect (empty = any)"),
     Option(
         "--demo-interval", float, 1.0, "seconds between demo ticks published on topic demo:ticks; 0 = off"
@@ -207,6 +208,7 @@ def serve(args: argparse.Namespace) -> int:
             allowed_origins=args.allowed_origins,
             auth_reject_http=args.auth_reject_http,
             batch_scheduling=args.batch_scheduling,
+            encryption=args.encryption,
         )
         server.start()
     except (ValueError, RuntimeError) as exc:

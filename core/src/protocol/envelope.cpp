@@ -127,6 +127,16 @@ InboundInfo inspect_inbound(std::string_view json) {
       int64_t ts;
       if (pd["timestamp"].get_int64().get(ts) == simdjson::SUCCESS) info.ping_timestamp = ts;
     }
+  } else if (info.type == "client_hello") {
+    simdjson::ondemand::document pd;
+    if (parser
+            .iterate(padded_copy(payload_raw, 1), payload_raw.size(),
+                     payload_raw.size() + simdjson::SIMDJSON_PADDING)
+            .get(pd) == simdjson::SUCCESS) {
+      std::string_view key;
+      if (pd["encryption_public_key"].get_string().get(key) == simdjson::SUCCESS)
+        info.encryption_public_key.assign(key);
+    }
   } else if (info.type == "subscription_update" || info.type == "subscription") {
     simdjson::ondemand::document pd;
     if (parser
@@ -180,11 +190,11 @@ void begin_envelope(std::string& out, util::JsonWriter& w, std::string_view type
   w.key("v").integer(spec::kProtocolVersion);
 }
 
-void write_features(util::JsonWriter& w, bool msgpack, bool compression) {
+void write_features(util::JsonWriter& w, bool msgpack, bool compression, bool encryption) {
   w.key("features").begin_object();
   w.key("compression").boolean(compression);
   w.key("msgpack").boolean(msgpack);
-  w.key("encryption").boolean(false);
+  w.key("encryption").boolean(encryption);
   w.key("batching").boolean(true);
   w.key("native_transport").boolean(true);
   w.end_object();
@@ -214,7 +224,8 @@ std::string server_ready_message(const ServerReadyInfo& info) {
   w.key("heartbeat_interval").integer(info.heartbeat_interval_ms);
   w.key("idle_timeout").integer(info.idle_timeout_ms);
   w.key("max_message_size").uinteger(info.max_message_size);
-  write_features(w, info.msgpack, info.compression);
+  write_features(w, info.msgpack, info.compression, !info.encryption_public_key.empty());
+  if (!info.encryption_public_key.empty()) w.key("encryption_public_key").string(info.encryption_public_key);
   w.end_object();
   w.end_object();
   w.end_object();
@@ -223,7 +234,8 @@ std::string server_ready_message(const ServerReadyInfo& info) {
 
 std::string server_hello_message(std::string_view connection_id, uint64_t seq, int64_t now_ms,
                                  uint64_t max_message_size, double rate_capacity, double rate_refill,
-                                 int64_t heartbeat_interval_ms, bool msgpack, bool compression) {
+                                 int64_t heartbeat_interval_ms, bool msgpack, bool compression,
+                                 bool encryption) {
   std::string out;
   out.reserve(400);
   util::JsonWriter w(out);
@@ -232,7 +244,7 @@ std::string server_hello_message(std::string_view connection_id, uint64_t seq, i
   w.key("server_version").string(spec::kServerVersion);
   w.key("protocol_version").integer(spec::kProtocolVersion);
   w.key("connection_id").string(connection_id);
-  write_features(w, msgpack, compression);
+  write_features(w, msgpack, compression, encryption);
   w.key("max_message_size").uinteger(max_message_size);
   w.key("rate_limit").begin_object();
   w.key("capacity").number(rate_capacity);

@@ -17,6 +17,7 @@
 #include "wse/protocol/frame.hpp"
 #include "wse/protocol/http_request.hpp"
 #include "wse/protocol/spec.hpp"
+#include "wse/transport/crypto_session.hpp"
 #include "wse/util/clock.hpp"
 #include "wse/util/errors.hpp"
 #include "wse/util/glob.hpp"
@@ -86,6 +87,7 @@ struct Connection {
   std::uint64_t serial = 0;
   std::uint64_t epoch = 0;
   std::shared_ptr<ConnInfo> info;
+  std::unique_ptr<CryptoSession> crypto;  // only for ?encryption=true connections
   protocol::FrameParser parser;
   Tail in;
   std::vector<FrameRef> out;
@@ -593,6 +595,10 @@ void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::
   ready.max_message_size = config_.max_message_size;
   ready.msgpack = info->msgpack;
   ready.compression = info->compression;
+  if (config_.encryption && protocol::query_flag(query, "encryption", "true")) {
+    c->crypto = CryptoSession::offer();
+    ready.encryption_public_key = c->crypto->public_key_base64();
+  }
   std::string bytes = protocol::switching_protocols_response(ws_key);
   protocol::append_frame(bytes, protocol::Opcode::Text, protocol::server_ready_message(ready));
   // Written directly when the socket takes it all (it nearly always does), so an
@@ -665,6 +671,10 @@ void Shard::on_message(Connection* c, protocol::Opcode op, std::string_view payl
   counters_.messages_in.fetch_add(1, std::memory_order_relaxed);
   if (op == protocol::Opcode::Text) {
     on_text(c, payload);
+    return;
+  }
+  if (payload.starts_with(spec::kMarkerEncrypted)) {
+    on_encrypted(c, payload.substr(spec::kMarkerEncrypted.size()));
     return;
   }
   // Binary: C: (zlib), bare zlib, M: (msgpack), msgpack connections, raw bytes.
@@ -742,16 +752,50 @@ void Shard::on_json(Connection* c, std::string_view json) {
   if (info.type == spec::kType_pong || info.type == spec::kType_PONG) return;
   if (!rate_allows(c)) return;
   if (info.type == spec::kType_client_hello) {
-    send_text_now(c, protocol::server_hello_message(
-                         c->info->id(), c->info->next_seq.fetch_add(1), util::unix_ms(),
-                         config_.max_message_size, config_.rate_limit_capacity, config_.rate_limit_refill,
-                         config_.heartbeat_interval_ms, c->info->msgpack, c->info->compression));
+    answer_hello(c, info.encryption_public_key);
   } else if ((info.type == spec::kType_subscription_update || info.type == spec::kType_subscription) &&
              config_.subscription_policy) {
     handle_subscription(c, info.action, info.topics, info.topics_valid);
     return;
   }
   push_event(InboundKind::Msg, c, std::string(json));
+}
+
+void Shard::answer_hello(Connection* c, const std::string& client_key) {
+  // server_hello leaves in plaintext (it says whether encryption is on); every
+  // data frame queued after it is sealed.
+  if (c->crypto && !c->crypto->keyed()) {
+    std::string why = "client_hello has no encryption_public_key";
+    if (client_key.empty() || !c->crypto->accept(client_key, &why)) {
+      c->crypto.reset();
+      send_text_now(c, protocol::error_message(spec::kErrorEncryptionFailed, why, false));
+    }
+  }
+  send_text_now(c,
+                protocol::server_hello_message(c->info->id(), c->info->next_seq.fetch_add(1), util::unix_ms(),
+                                               config_.max_message_size, config_.rate_limit_capacity,
+                                               config_.rate_limit_refill, config_.heartbeat_interval_ms,
+                                               c->info->msgpack, c->info->compression, c->crypto != nullptr));
+  if (c->crypto) c->crypto->activate();
+}
+
+void Shard::on_encrypted(Connection* c, std::string_view blob) {
+  std::string why = "E: frame on a connection without encryption";
+  std::optional<std::string> plain;
+  if (c->crypto) plain = c->crypto->open(blob, &why);
+  if (!plain) {
+    counters_.protocol_errors.fetch_add(1, std::memory_order_relaxed);
+    send_text_now(
+        c, protocol::error_message(spec::kErrorEncryptionFailed, "cannot decrypt E: frame: " + why, false));
+    return;
+  }
+  // Inbound plaintext is the prefixed JSON text (PROTOCOL.md 6.3), never another frame.
+  if (!protocol::is_valid_utf8(*plain)) {
+    send_text_now(
+        c, protocol::error_message(spec::kErrorInvalidMessage, "decrypted E: frame is not UTF-8 text", true));
+    return;
+  }
+  on_text(c, *plain);
 }
 
 namespace {
@@ -832,6 +876,10 @@ void Shard::handle_subscription(Connection* c, std::string_view action,
 
 void Shard::enqueue(Connection* c, FrameRef frame) {
   if (c->state == ConnState::Dead) return;
+  if (c->crypto != nullptr && c->crypto->active()) [[unlikely]] {
+    frame = c->crypto->seal(frame);  // per connection, also for shared fan-out frames
+    if (!frame) return;              // never fall back to plaintext
+  }
   const std::size_t size = frame->size();
   if (c->state == ConnState::Open && c->out_bytes + size > config_.max_outbound_bytes && c->out_bytes != 0) {
     if (config_.slow_consumer == SlowConsumerPolicy::Drop) {

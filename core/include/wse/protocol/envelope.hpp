@@ -28,6 +28,8 @@ struct InboundInfo {
   std::string action;
   std::vector<std::string> topics;
   bool topics_valid = true;  // p.topics was a list of strings
+  // client_hello: p.encryption_public_key (base64 SEC1), empty when absent
+  std::string encryption_public_key;
 };
 // Parses `json` (one object) with simdjson. Never throws; is_object=false on bad JSON.
 InboundInfo inspect_inbound(std::string_view json);
@@ -51,11 +53,14 @@ struct ServerReadyInfo {
   uint64_t max_message_size = 0;
   bool msgpack = false;
   bool compression = true;
+  // Base64 public key of the connection's encryption offer; empty = no offer.
+  std::string_view encryption_public_key;
 };
 std::string server_ready_message(const ServerReadyInfo& info);
 std::string server_hello_message(std::string_view connection_id, uint64_t seq, int64_t now_ms,
                                  uint64_t max_message_size, double rate_capacity, double rate_refill,
-                                 int64_t heartbeat_interval_ms, bool msgpack, bool compression);
+                                 int64_t heartbeat_interval_ms, bool msgpack, bool compression,
+                                 bool encryption = false);
 std::string pong_message(int64_t client_timestamp, int64_t server_ms);
 std::string error_message(std::string_view code, std::string_view message, bool recoverable);
 std::string rate_limit_warning_message(uint64_t seq, int64_t now_ms, double capacity, double refill,

@@ -58,6 +58,9 @@ struct ServerConfig {
   // Topic patterns a client may subscribe to by itself ({user_id} substituted);
   // unset = client subscription_update goes to the application.
   std::optional<std::vector<std::string>> subscription_policy;
+  // Offer end-to-end encryption (ECDH P-256 + AES-GCM, PROTOCOL.md 6.3) to
+  // clients that ask with ?encryption=true; costs nothing for the others.
+  bool encryption = true;
   // Origins allowed to connect (empty = any); others get HTTP 403.
   std::vector<std::string> allowed_origins;
   // listen() backlog.

@@ -141,6 +141,8 @@ class Shard {
   void on_message(Connection* c, protocol::Opcode op, std::string_view payload);
   void on_text(Connection* c, std::string_view text);
   void on_json(Connection* c, std::string_view json);
+  void on_encrypted(Connection* c, std::string_view blob);  // an inbound E: body
+  void answer_hello(Connection* c, const std::string& client_key);
   void handle_subscription(Connection* c, std::string_view action, const std::vector<std::string>& topics,
                            bool topics_valid);
   bool rate_allows(Connection* c);

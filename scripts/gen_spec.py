@@ -124,6 +124,8 @@ def render_py(spec: dict[str, Any]) -> str:
     out.append(f'SNAPSHOT_STARTS_WITH: Final = "{markers["starts_with"]}"')
     all_types = ", ".join(f'"{t}"' for t in spec["message_types"])
     out.append(f"MESSAGE_TYPES: Final = frozenset({{{all_types}}})")
+    cats = ", ".join(f'"{t}": "{info["category"]}"' for t, info in spec["message_types"].items())
+    out.append(f"MESSAGE_CATEGORIES: Final[dict[str, str]] = {{{cats}}}")
     out.append("")
     out.append("")
     out.append("class CloseCode(IntEnum):")

@@ -22,6 +22,7 @@ SYSTEM_MESSAGE_TYPES: Final = frozenset({"server_ready", "server_hello", "client
 SNAPSHOT_CONTAINS: Final = "_snapshot"
 SNAPSHOT_STARTS_WITH: Final = "snapshot_"
 MESSAGE_TYPES: Final = frozenset({"server_ready", "server_hello", "client_hello", "ping", "PING", "PONG", "pong", "subscription_update", "subscription", "rate_limit_warning", "error", "sync_request", "snapshot_complete", "heartbeat", "batch"})
+MESSAGE_CATEGORIES: Final[dict[str, str]] = {"server_ready": "WSE", "server_hello": "WSE", "client_hello": "WSE", "ping": "WSE", "PING": "WSE", "PONG": "WSE", "pong": "WSE", "subscription_update": "WSE", "subscription": "WSE", "rate_limit_warning": "U", "error": "WSE", "sync_request": "S", "snapshot_complete": "S", "heartbeat": "U", "batch": "U"}
 
 
 class CloseCode(IntEnum):

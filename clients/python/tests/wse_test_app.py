@@ -143,7 +143,8 @@ class App:
         elif t == "sync_request" and self.replay and self.tick_interval > 0:
             last = p.get("last_sequence", {})
             if isinstance(last, dict) and isinstance(last.get(TICKS), int):
-                for n in range(last[TICKS] + 1, self.current_tick()):
+                # Up to the last tick already published: later ones reach us live.
+                for n in range(last[TICKS] + 1, self._last_tick + 1):
                     send(conn_id, tick_event(n))
         elif t == "bye":
             self.server.disconnect(conn_id)

@@ -381,19 +381,18 @@ class AsyncWSEClient:
         session.early.clear()
         if session.server_hello is not None:
             self._on_system(session, "server_hello", session.server_hello)
-        if self._topics:
-            self._send_subscription("subscribe", list(self._topics), session)
-        if reconnected and self.recover_on_reconnect:
-            positions = self._sequencer.positions()
-            if positions:
-                await self._send_now(
-                    session,
-                    new_envelope(
-                        "sync_request",
-                        {"topics": list(positions), "last_sequence": positions, "reason": "reconnect"},
-                    ),
-                )
-        await self._replay_offline(session)
+        # In this order: the application subscribes us before it replays, so the
+        # live stream and the replay overlap instead of leaving a hole between them.
+        # A connection lost meanwhile is noticed by the read loop.
+        with contextlib.suppress(ConnectionClosed):
+            if self._topics:
+                await self._send_subscription("subscribe", list(self._topics), session)
+            if reconnected and self.recover_on_reconnect:
+                positions = self._sequencer.positions()
+                if positions:
+                    p = {"topics": list(positions), "last_sequence": positions, "reason": "reconnect"}
+                    await self._send_now(session, new_envelope("sync_request", p))
+            await self._replay_offline(session)
 
     async def close(self) -> None:
         """Closes the connection (1000) and ends the event stream. Idempotent."""
@@ -905,13 +904,17 @@ class AsyncWSEClient:
         finally:
             self._pending.pop(cid, None)
 
-    def _send_subscription(
+    async def _send_subscription(
         self, action: str, topics: list[str], session: Session
     ) -> asyncio.Future[dict[str, Any] | None]:
+        """Sends a subscription_update; the future gets its acknowledgement (None if none comes)."""
         fut: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self._acks.append(fut)
         envelope = new_envelope("subscription_update", {"action": action, "topics": topics})
-        self._spawn(self._send_now(session, envelope))
+        try:
+            await self._send_now(session, envelope)
+        except ConnectionClosed:
+            fut.set_result(None)  # resubscribed after the reconnect
         return fut
 
     async def subscribe(
@@ -929,7 +932,7 @@ class AsyncWSEClient:
             return True
         if session is None:
             return True  # subscribed on (re)connect
-        fut = self._send_subscription("subscribe", new, session)
+        fut = await self._send_subscription("subscribe", new, session)
         if not wait:
             return True
         return await self._await_ack(fut, timeout, new)
@@ -943,7 +946,7 @@ class AsyncWSEClient:
         session = self._session
         if session is None or not wanted:
             return True
-        fut = self._send_subscription("unsubscribe", wanted, session)
+        fut = await self._send_subscription("unsubscribe", wanted, session)
         if not wait:
             return True
         return await self._await_ack(fut, timeout, [])

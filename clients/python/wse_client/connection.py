@@ -216,12 +216,10 @@ async def _handshake(url: str, ws: ClientConnection, opts: SessionOptions, start
                     continue
             early.append(frame)
     except TimeoutError:
-        if opts.encryption:
-            raise WSEEncryptionError(f"{url}: no server_ready, so no encryption offer") from None
-        log.warning(
-            "wse_client: %s sent no server_ready within %.1fs; continuing", url, opts.handshake_timeout
-        )
-        ready = {"t": "server_ready", "p": {}}
+        # server_ready opens every usable connection (PROTOCOL.md 2.3). A server that
+        # never sends it is not ready for us (the 1.4.2 engine stays silent to a
+        # connection without credentials), so this attempt fails.
+        raise WSETimeoutError(f"{url}: no server_ready within {opts.handshake_timeout}s") from None
     p = ready.get("p") if isinstance(ready.get("p"), dict) else {}
     assert isinstance(p, dict)
     details = p.get("details") if isinstance(p.get("details"), dict) else p

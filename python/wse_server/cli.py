@@ -215,11 +215,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"wse serve: {exc}", file=sys.stderr)
         return 2
 
-    token = None
-    if secret is not None:
-        token = make_dev_token(secret) if generated else None
-    print(_banner(args, server.port, token, generated), flush=True)
-
+    # Before the banner: whoever reads it may signal us at once.
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -228,6 +224,11 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+
+    token = None
+    if secret is not None:
+        token = make_dev_token(secret) if generated else None
+    print(_banner(args, server.port, token, generated), flush=True)
 
     seq = 0
     next_tick = time.monotonic() + args.demo_interval if args.demo_interval > 0 else None
@@ -257,7 +258,10 @@ def handle_event(server: Any, kind: str, conn_id: str, data: Any) -> None:
     elif kind == "disconnect":
         log.info("disconnect %s", conn_id)
     elif kind == "msg" and isinstance(data, dict) and data.get("t") == "echo":
-        server.send_event(conn_id, {"t": "echo", "p": data.get("p")})
+        reply: dict[str, Any] = {"t": "echo", "p": data.get("p")}
+        if "cid" in data:  # request/reply: the client matches the answer by correlation id
+            reply["cid"] = data["cid"]
+        server.send_event(conn_id, reply)
     else:
         log.debug("%s from %s: %r", kind, conn_id, data)
 

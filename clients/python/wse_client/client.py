@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
 import uuid
@@ -45,6 +44,7 @@ from wse_client.constants import (
     OPEN_TIMEOUT,
     REORDER_TIMEOUT,
 )
+from wse_client.dispatch import Dispatcher, GapHandler, Handler
 from wse_client.errors import (
     WSEAuthError,
     WSEConnectionError,
@@ -56,14 +56,12 @@ from wse_client.event_queue import EventQueue
 from wse_client.event_sequencer import EventSequencer
 from wse_client.network_monitor import NetworkMonitor
 from wse_client.offline_queue import OfflineQueue
-from wse_client.protocol import to_event
 from wse_client.rate_limiter import TokenBucketRateLimiter
 from wse_client.reconnect import attempts_left, backoff_delay
 from wse_client.types import (
     ConnectionQuality,
     ConnectionState,
     ConnectionStats,
-    Gap,
     LoadBalancingStrategy,
     OverflowPolicy,
     ReconnectConfig,
@@ -73,12 +71,10 @@ from wse_client.types import (
 
 log = logging.getLogger("wse_client")
 
-Handler = Callable[[WSEEvent], Any]
-GapHandler = Callable[[Gap], Any]
-StateHandler = Callable[[ConnectionState], Any]
+# Queued events after which the reader yields to the consumer.
+_YIELD_EVERY = 64
 
-# System types consumed by the client; never delivered to the application.
-_SYSTEM = frozenset({"server_ready", "server_hello", "PONG", "pong", "PING", "ping", "heartbeat"})
+StateHandler = Callable[[ConnectionState], Any]
 
 
 class AsyncWSEClient:
@@ -160,24 +156,26 @@ class AsyncWSEClient:
         self._sequencer: EventSequencer[WSEEvent | None] = EventSequencer(
             window_size=dedup_window, max_out_of_order=MAX_OUT_OF_ORDER, reorder_timeout=reorder_timeout
         )
+        self._dispatch = Dispatcher(
+            stats=self.stats,
+            queue=self._queue,
+            sequencer=self._sequencer,
+            gap_detection=gap_detection,
+            on_system=self._on_system,
+            on_ack=self._on_ack,
+            on_rate_limit=self._on_rate_limit,
+        )
         self._offline = OfflineQueue(offline_queue_size) if offline_queue_size > 0 else OfflineQueue(1)
         self._offline_enabled = offline_queue_size > 0
         self._topics: dict[str, None] = dict.fromkeys(topics or ())
-        self._handlers: dict[str, list[Handler]] = {}
-        self._any_handlers: list[Handler] = []
-        self._gap_handlers: list[GapHandler] = []
         self._state_handlers: list[StateHandler] = []
-        self._pending: dict[str, asyncio.Future[WSEEvent]] = {}
         self._acks: deque[asyncio.Future[dict[str, Any] | None]] = deque()
         self._session: Session | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._expire_timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._state = ConnectionState.PENDING
         self._fatal: WSEError | None = None
         self._closing = False
-        self._last_recv = 0.0
         self._paused_until = 0.0
         self._connected_event: asyncio.Event | None = None
 
@@ -246,23 +244,25 @@ class AsyncWSEClient:
         """Decorator: call the function (sync or async) for every event of this type."""
 
         def register(fn: Handler) -> Handler:
-            self._handlers.setdefault(event_type, []).append(fn)
+            self._dispatch.handlers.setdefault(event_type, []).append(fn)
+            self._dispatch.has_callbacks = True
             return fn
 
         return register
 
     def on_any(self, fn: Handler) -> Handler:
         """Call ``fn`` for every delivered event (also usable as a decorator)."""
-        self._any_handlers.append(fn)
+        self._dispatch.any_handlers.append(fn)
+        self._dispatch.has_callbacks = True
         return fn
 
     def off(self, event_type: str, fn: Handler) -> None:
         with contextlib.suppress(KeyError, ValueError):
-            self._handlers[event_type].remove(fn)
+            self._dispatch.handlers[event_type].remove(fn)
 
     def on_gap(self, fn: GapHandler) -> GapHandler:
         """Call ``fn(Gap)`` when messages of a stream are found missing."""
-        self._gap_handlers.append(fn)
+        self._dispatch.gap_handlers.append(fn)
         return fn
 
     def on_state_change(self, fn: StateHandler) -> StateHandler:
@@ -274,23 +274,7 @@ class AsyncWSEClient:
             return
         self._state = state
         for fn in self._state_handlers:
-            self._call(fn, state)
-
-    def _call(self, fn: Callable[[Any], Any], arg: Any) -> None:
-        try:
-            result = fn(arg)
-        except Exception:
-            log.exception("wse_client: callback %r failed", fn)
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("wse_client: async callback failed", exc_info=task.exception())
+            self._dispatch.call(fn, state)
 
     # ---- connect / close ------------------------------------------------------
 
@@ -367,17 +351,14 @@ class AsyncWSEClient:
             self.stats.reconnects += 1
         self.stats.endpoint = session.url
         self.stats.connection_id = session.connection_id
-        self._last_recv = time.monotonic()
         # The server's per-connection sequence restarts with every connection.
-        for held in self._sequencer.reset_stream(None):
-            if held is not None:
-                await self._deliver(held)
+        self._dispatch.reset_connection_stream()
         self._set_state(ConnectionState.CONNECTED)
         if self._connected_event is not None:
             self._connected_event.set()
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(session), name="wse-client-heartbeat")
         for frame in session.early:
-            await self._on_frame(session, frame)
+            self._dispatch.on_frame(session, frame)
         session.early.clear()
         if session.server_hello is not None:
             self._on_system(session, "server_hello", session.server_hello)
@@ -408,6 +389,7 @@ class AsyncWSEClient:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(session.ws.close(1000, "client closing"), 3)
         self._fail_waiters(WSEConnectionError("client closed"))
+        self._dispatch.close()
         if self._queue is not None:
             self._queue.close()
         self._set_state(ConnectionState.DISCONNECTED)
@@ -440,10 +422,7 @@ class AsyncWSEClient:
                 fut.set_result(None)
 
     def _fail_waiters(self, error: WSEError) -> None:
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(error)
-        self._pending.clear()
+        self._dispatch.fail_pending(error)
 
     async def force_reconnect(self) -> None:
         """Drops the current connection; the supervisor reconnects with backoff."""
@@ -527,17 +506,36 @@ class AsyncWSEClient:
         """Reads until the connection ends; returns the close code and reason received
         (1006 when the peer vanished without a close frame)."""
         ws = session.ws
+        on_frame = self._dispatch.on_frame
+        queue = self._queue
+        block = queue is not None and queue.policy is OverflowPolicy.BLOCK
         with contextlib.suppress(ConnectionClosed):
             async for frame in ws:
-                await self._on_frame(session, frame)
+                on_frame(session, frame)
+                if queue is not None and len(queue) >= _YIELD_EVERY:
+                    if block and len(queue) >= queue.maxsize:
+                        await queue.wait_space()  # backpressure: stop reading until the consumer catches up
+                    else:
+                        # A burst is buffered in the socket: let the consumer run now rather
+                        # than queue the whole burst first (a short queue stays in the CPU
+                        # cache and out of the garbage collector's older generations).
+                        await asyncio.sleep(0)
         rcvd = ws.protocol.close_rcvd
         return (rcvd.code, rcvd.reason) if rcvd is not None else (1006, "")
 
     async def _heartbeat_loop(self, session: Session) -> None:
+        """Pings every heartbeat_interval; drops the connection when nothing at all
+        (not even a PONG) arrived for dead_after seconds."""
         interval = self.heartbeat_interval
+        seen = self.stats.bytes_received
+        last_change = time.monotonic()
         while self._session is session:
             await asyncio.sleep(interval)
-            if time.monotonic() - self._last_recv > self.dead_after:
+            now = time.monotonic()
+            if self.stats.bytes_received != seen:
+                seen = self.stats.bytes_received
+                last_change = now
+            elif now - last_change > self.dead_after:
                 log.warning(
                     "wse_client: nothing received for %.0fs; dropping the connection", self.dead_after
                 )
@@ -549,98 +547,7 @@ class AsyncWSEClient:
                     session, {"t": "ping", "p": {"timestamp": int(time.time() * 1000)}, "v": 1}
                 )
 
-    # ---- inbound ----------------------------------------------------------------
-
-    async def _on_frame(self, session: Session, frame: str | bytes) -> None:
-        self._last_recv = time.monotonic()
-        stats = self.stats
-        stats.bytes_received += len(frame)
-        try:
-            body, category, encrypted = session.codec.decode(frame)
-        except WSEError as exc:
-            stats.decode_errors += 1
-            log.warning("wse_client: undecodable frame dropped: %s", exc)
-            return
-        if encrypted:
-            stats.encrypted_received += 1
-        elif session.encrypted:
-            stats.plaintext_refused += 1
-            log.warning("wse_client: plaintext frame on an encrypted connection refused")
-            return
-        if type(body) is dict:
-            await self._on_envelope(session, body, category)
-        else:
-            for item in body:
-                if isinstance(item, dict):
-                    await self._on_envelope(session, item, category)
-
-    async def _on_envelope(self, session: Session, env: dict[str, Any], category: str | None) -> None:
-        self.stats.messages_received += 1
-        msg_type = env.get("t")
-        if msg_type is None:
-            msg_type = env.get("type")
-        if msg_type in _SYSTEM:
-            self._on_system(session, str(msg_type), env)
-            seq = env.get("seq")
-            if type(seq) is int:  # system envelopes take numbers of the connection's sequence too
-                await self._sequence(session, None, seq, env.get("topic"))
-            return
-        if msg_type == "batch":
-            p = env.get("p")
-            messages = p.get("messages") if isinstance(p, dict) else None
-            if isinstance(messages, list):
-                for item in messages:
-                    if isinstance(item, dict):
-                        await self._on_envelope(session, item, category)
-                return
-        event = to_event(env, category)
-        if event.id is not None and self._sequencer.is_duplicate(event.id):
-            self.stats.duplicates_dropped += 1
-            return
-        delivered: WSEEvent | None = event
-        cid = event.correlation_id
-        if cid is not None and cid in self._pending:
-            fut = self._pending.pop(cid)
-            if not fut.done():
-                fut.set_result(event)
-            delivered = None
-        elif msg_type == "subscription_update":
-            self._on_ack(event)  # an acknowledgement, consumed by subscribe()
-            delivered = None
-        elif msg_type == "rate_limit_warning":
-            self._on_rate_limit(event)
-        elif msg_type == "error":
-            log.warning(
-                "wse_client: server error %s: %s", event.payload.get("code"), event.payload.get("message")
-            )
-        seq = event.sequence
-        if seq is None:
-            if delivered is not None:
-                await self._deliver(delivered)
-            return
-        await self._sequence(session, delivered, seq, event.topic)
-
-    async def _sequence(self, session: Session, item: WSEEvent | None, seq: int, topic: Any) -> None:
-        """Orders `item` in its stream (None: a number taken by a message not delivered)."""
-        if not self.gap_detection:
-            stream_known = False
-        elif isinstance(topic, str):
-            stream: str | None = topic
-            stream_known = True
-        else:
-            stream = None
-            stream_known = session.native_dialect  # only our server numbers per connection
-        if not stream_known:
-            if item is not None:
-                await self._deliver(item)
-            return
-        ready, gaps = self._sequencer.push(stream, seq, item)
-        for gap in gaps:
-            await self._report_gap(gap)
-        for ev in ready:
-            if ev is not None:
-                await self._deliver(ev)
-        self._arm_expire()
+    # ---- inbound (system messages; the rest is dispatch.Dispatcher) ----------------
 
     def _on_system(self, session: Session, msg_type: str, env: dict[str, Any]) -> None:
         p = env.get("p")
@@ -666,12 +573,12 @@ class AsyncWSEClient:
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
+        self._dispatch.tasks.add(task)
         task.add_done_callback(self._quiet_done)
 
     def _quiet_done(self, task: asyncio.Task[Any]) -> None:
         # Internal sends fail only when the connection is gone; the supervisor handles that.
-        self._tasks.discard(task)
+        self._dispatch.tasks.discard(task)
         if not task.cancelled():
             task.exception()
 
@@ -698,63 +605,6 @@ class AsyncWSEClient:
             self.rate_limiter.pause(retry_after)
         log.warning("wse_client: server rate limit hit; %s messages dropped", event.payload.get("dropped"))
 
-    async def _report_gap(self, gap: Gap) -> None:
-        self.stats.gaps += 1
-        self.stats.messages_missing += gap.count
-        log.warning(
-            "wse_client: %d message(s) missing in stream %r: %d..%d",
-            gap.count,
-            gap.stream,
-            gap.first,
-            gap.last,
-        )
-        for fn in self._gap_handlers:
-            self._call(fn, gap)
-        await self._deliver(
-            WSEEvent(
-                type="gap",
-                payload={"stream": gap.stream, "first": gap.first, "last": gap.last, "count": gap.count},
-                topic=gap.stream,
-            )
-        )
-
-    def _arm_expire(self) -> None:
-        deadline = self._sequencer.next_deadline()
-        if deadline is None or self._expire_timer is not None:
-            return
-        loop = asyncio.get_running_loop()
-        self._expire_timer = loop.call_at(
-            loop.time() + max(0.0, deadline - time.monotonic()), self._on_expire
-        )
-
-    def _on_expire(self) -> None:
-        self._expire_timer = None
-        ready, gaps = self._sequencer.expire()
-
-        async def flush() -> None:
-            for gap in gaps:
-                await self._report_gap(gap)
-            for item in ready:
-                if item is not None:
-                    await self._deliver(item)
-
-        self._spawn(flush())
-        self._arm_expire()
-
-    async def _deliver(self, event: WSEEvent) -> None:
-        handlers = self._handlers.get(event.type)
-        if handlers:
-            for fn in handlers:
-                self._call(fn, event)
-        for fn in self._any_handlers:
-            self._call(fn, event)
-        queue = self._queue
-        if queue is not None:
-            if queue.policy is OverflowPolicy.BLOCK:
-                await queue.put(event)
-            elif not queue.put_nowait(event) or len(queue) >= queue.maxsize:
-                self.stats.queue_dropped = queue.dropped
-
     # ---- consuming ----------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[WSEEvent]:
@@ -764,9 +614,8 @@ class AsyncWSEClient:
         queue = self._queue
         if queue is None:
             raise StopAsyncIteration
-        try:
-            event = queue.get_nowait()
-        except asyncio.QueueEmpty:
+        event = queue.pop_fast()  # the common case: events are waiting
+        if event is None:
             event = await queue.get()
         if event is None:
             self.stats.queue_dropped = queue.dropped
@@ -895,14 +744,14 @@ class AsyncWSEClient:
         (the first inbound event carrying the same ``cid``)."""
         cid = str(uuid.uuid4())
         fut: asyncio.Future[WSEEvent] = asyncio.get_running_loop().create_future()
-        self._pending[cid] = fut
+        self._dispatch.pending[cid] = fut
         try:
             await self.send(msg_type, payload, correlation_id=cid)
             return await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             raise WSETimeoutError(f"no reply to {msg_type!r} within {timeout}s") from None
         finally:
-            self._pending.pop(cid, None)
+            self._dispatch.pending.pop(cid, None)
 
     async def _send_subscription(
         self, action: str, topics: list[str], session: Session

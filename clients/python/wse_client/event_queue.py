@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import cast
 
 from wse_client.types import OverflowPolicy, WSEEvent
 
@@ -41,10 +42,11 @@ class EventQueue:
             g.set_result(None)
 
     def put_nowait(self, event: WSEEvent) -> bool:
-        """False if the event (or an older one) was dropped. BLOCK behaves as DROP_NEWEST here."""
+        """False if the event (or an older one) was dropped. With BLOCK nothing is
+        dropped: the caller waits in wait_space() before producing more."""
         items = self._items
         ok = True
-        if len(items) >= self.maxsize:
+        if len(items) >= self.maxsize and self.policy is not OverflowPolicy.BLOCK:
             self.dropped += 1
             self._unreported += 1
             if self._unreported == 1:
@@ -61,11 +63,9 @@ class EventQueue:
         self._wake_getter()
         return ok
 
-    async def put(self, event: WSEEvent) -> None:
-        if self.policy is not OverflowPolicy.BLOCK:
-            self.put_nowait(event)
-            return
-        while len(self._items) >= self.maxsize:
+    async def wait_space(self) -> None:
+        """Returns once fewer than maxsize events wait (or the queue is closed)."""
+        while len(self._items) >= self.maxsize and self._items[-1] is not _CLOSED:
             fut = asyncio.get_running_loop().create_future()
             self._putters.append(fut)
             try:
@@ -73,16 +73,26 @@ class EventQueue:
             finally:
                 if fut in self._putters:
                     self._putters.remove(fut)
-        self._items.append(event)
-        self._wake_getter()
+
+    async def put(self, event: WSEEvent) -> None:
+        if self.policy is OverflowPolicy.BLOCK:
+            await self.wait_space()
+        self.put_nowait(event)
 
     def close(self) -> None:
-        """Wakes the consumer; get() returns None once the queue is empty."""
+        """Wakes the consumer (get() returns None once the queue is empty) and producers."""
         self._items.append(_CLOSED)
         self._wake_getter()
+        while self._putters:
+            fut = self._putters.popleft()
+            if not fut.done():
+                fut.set_result(None)
 
     def reopen(self) -> None:
-        self._items = deque(i for i in self._items if i is not _CLOSED)
+        # In place: the dispatcher's fast path holds this deque.
+        kept = [i for i in self._items if i is not _CLOSED]
+        self._items.clear()
+        self._items.extend(kept)
 
     def _pop(self) -> WSEEvent | None:
         if self._unreported:
@@ -96,8 +106,15 @@ class EventQueue:
         if item is _CLOSED:
             self._items.appendleft(_CLOSED)  # stays closed for later getters
             return None
-        assert isinstance(item, WSEEvent)
-        return item
+        return cast(WSEEvent, item)
+
+    def pop_fast(self) -> WSEEvent | None:
+        """The next event when one waits and nothing else needs doing, else None
+        (then use get()). The consumer's hot path."""
+        items = self._items
+        if items and not self._unreported and not self._putters and type(items[0]) is WSEEvent:
+            return cast(WSEEvent, items.popleft())
+        return None
 
     def get_nowait(self) -> WSEEvent | None:
         """An event, None if closed; raises asyncio.QueueEmpty when empty."""

@@ -15,7 +15,8 @@ from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from wse_client.client import AsyncWSEClient, GapHandler, Handler
+from wse_client.client import AsyncWSEClient
+from wse_client.dispatch import GapHandler, Handler
 from wse_client.errors import WSEConnectionError, WSEError, WSETimeoutError
 from wse_client.types import ConnectionQuality, ConnectionState, WSEEvent
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class WSEEvent:
-    """One message received from the server.
+class WSEEvent(NamedTuple):
+    """One message received from the server. Immutable (a named tuple: building
+    one costs a fraction of a frozen dataclass, which matters per message).
 
     ``payload`` is always a dict: a non-dict ``p`` is wrapped as ``{"data": value}``.
-    ``raw`` keeps the decoded envelope for keys this class does not name.
+    ``raw`` is the decoded envelope, for keys this class does not name.
     """
 
     type: str
@@ -21,12 +21,18 @@ class WSEEvent:
     sequence: int | None = None
     timestamp: str | None = None
     version: int = 1
-    category: str | None = None  # "WSE", "S" or "U"; None for M:/bare JSON
+    category: str | None = None  # "WSE", "S" or "U"; None for M: frames and bare JSON
     priority: int | None = None
     correlation_id: str | None = None
     signature: str | None = None
     topic: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:  # without ``raw``, which repeats the rest
+        return (
+            f"WSEEvent(type={self.type!r}, payload={self.payload!r}, id={self.id!r}, "
+            f"sequence={self.sequence!r}, topic={self.topic!r}, category={self.category!r})"
+        )
 
 
 class ConnectionState(StrEnum):

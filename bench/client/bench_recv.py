@@ -63,7 +63,7 @@ async def publish(server: WSEServer, payloads: list[str]) -> None:
         server.publish_local(TOPIC, text)
 
 
-async def bare(server: WSEServer, payloads: list[str], parse: bool) -> float:
+async def bare(server: WSEServer, payloads: list[str], parse: bool) -> tuple[float, float]:
     n = len(payloads)
     async with ws_connect(f"ws://127.0.0.1:{server.port}/", compression=None, max_size=None) as ws:
         await ws.recv()  # server_ready
@@ -84,7 +84,7 @@ async def bare(server: WSEServer, payloads: list[str], parse: bool) -> float:
         return rates(n, started, cpu_started)
 
 
-async def client(server: WSEServer, payloads: list[str]) -> float:
+async def client(server: WSEServer, payloads: list[str]) -> tuple[float, float]:
     n = len(payloads)
     async with AsyncWSEClient(f"ws://127.0.0.1:{server.port}/", queue_size=n + 10) as c:
         await c.subscribe(TOPIC)

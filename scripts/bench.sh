@@ -5,6 +5,7 @@
 #   scripts/bench.sh load [...]      only the load benchmarks (bench/load/run.py options, e.g. --quick,
 #                                    --workloads fanout_100,echo --peers wse,raw --unpinned)
 #   scripts/bench.sh render [FILE]   print the markdown tables of a load result (default bench/results/load.json)
+#   scripts/bench.sh client [...]    Python client: async for vs a bare websockets loop (bench/client/bench_recv.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -40,9 +41,11 @@ case "$what" in
   utils) .venv/bin/python bench/micro/run_utils.py "$@" ;;
   load) load "$@" ;;
   render) .venv/bin/python bench/load/render.py "$@" ;;
+  client) .venv/bin/python bench/client/bench_recv.py "$@" ;;
   all)
     .venv/bin/python bench/micro/run_utils.py
+    .venv/bin/python bench/client/bench_recv.py
     load "$@"
     ;;
-  *) echo "usage: scripts/bench.sh [all|utils|load|render] [options]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [all|utils|load|render|client] [options]" >&2; exit 2 ;;
 esac

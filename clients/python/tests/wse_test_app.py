@@ -58,7 +58,8 @@ class App:
         self.received: list[tuple[str, str, Any]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_tick = -1
+        # The last tick published: the ticker starts with the tick due at start-up.
+        self._last_tick = self.current_tick() - 1 if tick_interval > 0 else -1
         self.lock = threading.Lock()
 
     def start(self) -> App:
@@ -85,7 +86,8 @@ class App:
                     print(f"wse_test_app: {kind} from {conn_id} failed: {exc!r}", file=sys.stderr)
             if self.tick_interval > 0:
                 now_tick = self.current_tick()
-                start = max(self._last_tick + 1, now_tick)
+                # Every tick once, even when a loop turn took longer than an interval.
+                start = self._last_tick + 1
                 for n in range(start, now_tick + 1):
                     self.server.broadcast_local(TICKS, _text(tick_event(n)))
                 self._last_tick = now_tick

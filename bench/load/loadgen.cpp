@@ -134,6 +134,7 @@ struct Edge {
   double self_cpu = 0;
   double server_cpu = 0;
   CounterSample server;
+  CpuTimes cores;
 };
 Edge edge(const Args& a) {
   Edge e;
@@ -141,6 +142,7 @@ Edge edge(const Args& a) {
   e.self_cpu = self_cpu_s();
   e.server_cpu = proc_cpu_s(a.server_pid);
   e.server = read_counter_file(a.stats);
+  e.cores = cpu_times();
   return e;
 }
 
@@ -301,6 +303,17 @@ int main(int argc, char** argv) {
             num(static_cast<double>(rss_after - rss_before) / static_cast<double>(a.conns)));
   }
   if (accept != nullptr) field("handshake_failures", std::to_string(accept->failures));
+  // How busy each core was over the window, whoever used it: with the server on
+  // core 0 and the load on core 1, busy minus our own CPU is what others took.
+  if (!start.cores.total.empty() && start.cores.total.size() == end.cores.total.size()) {
+    std::string cores = "[";
+    for (std::size_t i = 0; i < start.cores.total.size(); ++i) {
+      const double dt = static_cast<double>(end.cores.total[i] - start.cores.total[i]);
+      const double db = static_cast<double>(end.cores.busy[i] - start.cores.busy[i]);
+      cores += (i ? "," : "") + num(dt > 0 ? db / dt : 0);
+    }
+    field("core_busy", cores + "]");
+  }
   field("last_failure", json_str(loop.last_failure()));
   out += "}";
   std::puts(out.c_str());

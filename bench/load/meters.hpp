@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace wse::bench {
 
@@ -106,6 +107,29 @@ inline long long proc_rss_bytes(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
   }
   return -1;
+}
+
+// Busy and total jiffies of each CPU (/proc/stat), to tell over a window how
+// busy the cores were in all (others' processes included).
+struct CpuTimes {
+  std::vector<unsigned long long> busy, total;
+};
+inline CpuTimes cpu_times() {
+  CpuTimes t;
+  std::ifstream f("/proc/stat");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("cpu", 0) != 0 || line.size() < 4 || line[3] < '0' || line[3] > '9') continue;
+    std::istringstream in(line.substr(line.find(' ')));
+    unsigned long long v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (auto& x : v) in >> x;
+    const unsigned long long idle = v[3] + v[4];
+    unsigned long long total = 0;
+    for (auto x : v) total += x;
+    t.busy.push_back(total - idle);
+    t.total.push_back(total);
+  }
+  return t;
 }
 
 // Last complete "monotonic_ns count" line of a peer's counter file.

@@ -33,6 +33,16 @@ def cpu(r: Result) -> str:
     return f"{s * 100:.0f} % / {c * 100:.0f} %" if s >= 0 else "-"
 
 
+def others(r: Result) -> str:
+    """CPU that other processes took on the server's and the loadgen's core during the window."""
+    busy = r.get("core_busy")
+    if not busy or len(busy) < 2:
+        return "-"
+    s0 = max(0.0, busy[0] - max(0.0, r.get("server_cpu", 0)))
+    s1 = max(0.0, busy[1] - r.get("client_cpu", 0))
+    return f"{s0 * 100:.0f} % / {s1 * 100:.0f} %"
+
+
 def lat(r: Result, keys: tuple[str, ...] = ("p50", "p99")) -> str:
     la = r.get("latency_us", {})
     return " / ".join(f"{la.get(k, 0) / 1000:.2f}" for k in keys)
@@ -104,6 +114,16 @@ def targets(res: list[Result]) -> str:
             vs_raw >= 0.9 and gaps == 0,
         )
         line(f"fan-out {subs:,}: >= 3x wse-1.4.2", f"{vs_orig:.2f}x", vs_orig >= 3)
+        ns = {
+            p: (r or {}).get("server_cpu_ns_per_op", 0)
+            for p, r in (("wse", ours), ("raw", raw), ("orig", orig))
+        }
+        if ns["wse"]:
+            rows.append(
+                f"| fan-out {subs:,}: server CPU per delivery (when the load generator is the limit) | "
+                f"{ns['wse']:,.0f} ns; raw {ns['raw']:,.0f} ns; wse-1.4.2 {ns['orig']:,.0f} ns "
+                f"({ns['orig'] / ns['wse']:.1f}x less) | - |"
+            )
     ours, raw, orig = (get(p, "echo") for p in ("wse", "raw", "wse-1.4.2"))
     vs_raw = rate(ours) / rate(raw) if rate(raw) else 0
     vs_orig = rate(ours) / rate(orig) if rate(orig) else 0
@@ -140,6 +160,7 @@ def render(doc: dict[str, Any]) -> str:
         ("p50 / p99 ms", lat),
         ("CPU server / loadgen", cpu),
         ("server ns/op", ns_per_op),
+        ("others' CPU core 0 / 1", others),
     ]
     for subs in (100, 1000, 10000):
         title = f"Fan-out to {subs:,} subscribers"
@@ -152,7 +173,12 @@ def render(doc: dict[str, Any]) -> str:
             pick("accept"),
             rate,
             unit="handshakes/s",
-            extra=[("p50 / p99 ms", lat), ("CPU server / loadgen", cpu), ("server ns/op", ns_per_op)],
+            extra=[
+                ("p50 / p99 ms", lat),
+                ("CPU server / loadgen", cpu),
+                ("server ns/op", ns_per_op),
+                ("others' CPU core 0 / 1", others),
+            ],
         )
     )
     out.append(
@@ -199,7 +225,11 @@ def render(doc: dict[str, Any]) -> str:
             pick("flood"),
             lambda r: float(r.get("server_rate_per_s", 0)),
             unit="events/s",
-            extra=[("CPU server / loadgen", cpu), ("server ns/event", ns_per_op)],
+            extra=[
+                ("CPU server / loadgen", cpu),
+                ("server ns/event", ns_per_op),
+                ("others' CPU core 0 / 1", others),
+            ],
         )
     )
     return "\n".join(x for x in out if x)

@@ -77,7 +77,7 @@ void Server::accept_next() {
   transport::Shard& target = *shards_[next_shard_];
   next_shard_ = (next_shard_ + 1) % shards_.size();
   acceptor_->async_accept(target.io(),
-                          [this, &target](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+                          [this, &target](const asio::error_code& ec, transport::Shard::Socket socket) {
                             if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
                             if (ec) {
                               // EMFILE and friends: back off briefly instead of spinning.

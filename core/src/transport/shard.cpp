@@ -72,10 +72,9 @@ class Tail {
 };
 
 struct Connection {
-  Connection(asio::ip::tcp::socket s, const protocol::FrameLimits& limits)
-      : sock(std::move(s)), parser(limits) {}
+  Connection(Shard::Socket s, const protocol::FrameLimits& limits) : sock(std::move(s)), parser(limits) {}
 
-  asio::ip::tcp::socket sock;
+  Shard::Socket sock;
   ConnState state = ConnState::Http;
   bool read_pending = false;
   bool write_pending = false;
@@ -169,10 +168,10 @@ void Shard::post(Task task) {
   if (wake) asio::post(io_, [this] { run_tasks(); });
 }
 
-void Shard::post_adopt(asio::ip::tcp::socket socket) {
+void Shard::post_adopt(Socket socket) {
   Task t;
   t.kind = TaskKind::Adopt;
-  t.socket = std::make_unique<asio::ip::tcp::socket>(std::move(socket));
+  t.socket = std::make_unique<Socket>(std::move(socket));
   post(std::move(t));
 }
 void Shard::post_send(std::uint64_t serial, FrameRef frame) {
@@ -333,7 +332,7 @@ void Shard::publish_run(std::size_t first, std::size_t last) {
 
 // ---- accept and read ------------------------------------------------------
 
-void Shard::adopt(asio::ip::tcp::socket socket) {
+void Shard::adopt(Socket socket) {
   asio::error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
   socket.non_blocking(true, ec);
@@ -356,7 +355,7 @@ void Shard::arm_read(Connection* c) {
   if (c->read_pending || c->state == ConnState::Dead) return;
   c->read_pending = true;
   ++c->pending_ops;
-  c->sock.async_wait(asio::ip::tcp::socket::wait_read, [this, c](const asio::error_code& ec) {
+  c->sock.async_wait(Socket::wait_read, [this, c](const asio::error_code& ec) {
     c->read_pending = false;
     --c->pending_ops;
     if (c->state != ConnState::Dead) {
@@ -375,7 +374,7 @@ void Shard::arm_write(Connection* c) {
   if (c->write_pending || c->state == ConnState::Dead) return;
   c->write_pending = true;
   ++c->pending_ops;
-  c->sock.async_wait(asio::ip::tcp::socket::wait_write, [this, c](const asio::error_code& ec) {
+  c->sock.async_wait(Socket::wait_write, [this, c](const asio::error_code& ec) {
     c->write_pending = false;
     --c->pending_ops;
     if (c->state != ConnState::Dead) {

@@ -75,6 +75,11 @@ class ShardHost {
 
 class Shard {
  public:
+  // A socket bound to a shard's io_context executor (not the type-erased
+  // any_io_executor of asio::ip::tcp::socket): 48 bytes less per connection, and
+  // as much less per pending wait, which an idle connection always has.
+  using Socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
+
   Shard(std::uint32_t index, const ServerConfig& config, ShardHost& host);
   ~Shard();
   Shard(const Shard&) = delete;
@@ -87,7 +92,7 @@ class Shard {
   const ShardCounters& counters() const noexcept { return counters_; }
 
   // Thread-safe. A socket accepted on another thread, handed over to this shard.
-  void post_adopt(asio::ip::tcp::socket socket);
+  void post_adopt(Socket socket);
   void post_send(std::uint64_t serial, FrameRef frame);
   void post_publish(std::string topic, FrameRef frame);
   void post_broadcast(FrameRef frame);
@@ -117,7 +122,7 @@ class Shard {
     std::string text;  // topic or close reason
     std::vector<std::string> topics;
     std::uint16_t code = 0;
-    std::unique_ptr<asio::ip::tcp::socket> socket;
+    std::unique_ptr<Socket> socket;
   };
   void post(Task task);
   void run_tasks();
@@ -128,7 +133,7 @@ class Shard {
   void publish_run(std::size_t first, std::size_t last);
 
   // Connection life.
-  void adopt(asio::ip::tcp::socket socket);
+  void adopt(Socket socket);
   void arm_read(Connection* c);
   void arm_write(Connection* c);
   void on_readable(Connection* c);

@@ -17,6 +17,7 @@ from wse_client import (
     CircuitBreaker,
     ConnectionState,
     LoadBalancingStrategy,
+    OverflowPolicy,
     ReconnectConfig,
     SyncWSEClient,
     WSEAuthError,
@@ -363,3 +364,35 @@ def test_sync_client_auth_error_and_not_connected() -> None:
         client.close()
         with pytest.raises(WSEConnectionError, match="connect"):
             SyncWSEClient(env.url).send("x")
+
+
+async def test_block_overflow_pushes_back_without_loss(ours: InProcess) -> None:
+    client = AsyncWSEClient(ours.url, token=make_token(), queue_size=8, overflow=OverflowPolicy.BLOCK)
+    async with client:
+        await client.subscribe("slow")
+        await client.send("publish", {"topic": "slow", "count": 300, "size": 200})
+        got: list[int] = []
+        async for event in client:
+            assert event.type == "pub"
+            got.append(event.payload["n"])
+            if len(got) % 50 == 0:
+                await asyncio.sleep(0.05)  # a slow consumer: the socket is paused meanwhile
+                assert client.queue_size <= 8 + 1
+            if len(got) == 300:
+                break
+        assert got == list(range(300))
+        assert client.stats.queue_dropped == 0
+
+
+async def test_drop_oldest_overflow_is_reported(ours: InProcess) -> None:
+    client = AsyncWSEClient(ours.url, token=make_token(), queue_size=10)
+    async with client:
+        await client.subscribe("burst")
+        await client.send("publish", {"topic": "burst", "count": 100})
+        await until(lambda: client.stats.messages_received >= 100, what="the burst")
+        first = await client.recv(timeout=5)
+        assert first.type == "queue_overflow"
+        assert first.payload["dropped"] == 90
+        rest = [(await client.recv(timeout=5)).payload["n"] for _ in range(10)]
+        assert rest == list(range(90, 100))  # the newest survive
+        assert client.stats.queue_dropped == 90

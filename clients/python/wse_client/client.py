@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -26,8 +27,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
-
-from websockets.exceptions import ConnectionClosed
 
 from wse_client.circuit_breaker import CircuitBreaker
 from wse_client.connection import Session, SessionOptions, new_envelope, open_session
@@ -58,6 +57,7 @@ from wse_client.network_monitor import NetworkMonitor
 from wse_client.offline_queue import OfflineQueue
 from wse_client.rate_limiter import TokenBucketRateLimiter
 from wse_client.reconnect import attempts_left, backoff_delay
+from wse_client.transport import ConnectionLost
 from wse_client.types import (
     ConnectionQuality,
     ConnectionState,
@@ -71,8 +71,6 @@ from wse_client.types import (
 
 log = logging.getLogger("wse_client")
 
-# Queued events after which the reader yields to the consumer.
-_YIELD_EVERY = 64
 
 StateHandler = Callable[[ConnectionState], Any]
 
@@ -357,15 +355,19 @@ class AsyncWSEClient:
         if self._connected_event is not None:
             self._connected_event.set()
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(session), name="wse-client-heartbeat")
+        # Frames of the handshake first, then those that arrived since, then live.
+        on_frame = self._dispatch.on_frame
         for frame in session.early:
-            self._dispatch.on_frame(session, frame)
+            on_frame(session, frame)
         session.early.clear()
+        for frame in session.ws.set_handler(self._handler_for(session)):
+            on_frame(session, frame)
         if session.server_hello is not None:
             self._on_system(session, "server_hello", session.server_hello)
         # In this order: the application subscribes us before it replays, so the
         # live stream and the replay overlap instead of leaving a hole between them.
         # A connection lost meanwhile is noticed by the read loop.
-        with contextlib.suppress(ConnectionClosed):
+        with contextlib.suppress(ConnectionLost):
             if self._topics:
                 await self._send_subscription("subscribe", list(self._topics), session)
             if reconnected and self.recover_on_reconnect:
@@ -387,7 +389,7 @@ class AsyncWSEClient:
         if session is not None:
             await self._end_session(session)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.ws.close(1000, "client closing"), 3)
+                await session.ws.close(1000, "client closing")
         self._fail_waiters(WSEConnectionError("client closed"))
         self._dispatch.close()
         if self._queue is not None:
@@ -427,7 +429,7 @@ class AsyncWSEClient:
     async def force_reconnect(self) -> None:
         """Drops the current connection; the supervisor reconnects with backoff."""
         if self._session is not None:
-            self._session.ws.transport.abort()
+            self._session.ws.abort()
 
     async def change_endpoint(self, url: str) -> None:
         """Switches to ``url`` (added to the pool) at once."""
@@ -503,25 +505,26 @@ class AsyncWSEClient:
         return False
 
     async def _read(self, session: Session) -> tuple[int, str]:
-        """Reads until the connection ends; returns the close code and reason received
-        (1006 when the peer vanished without a close frame)."""
-        ws = session.ws
+        """Waits until the connection ends (messages are pushed to the dispatcher
+        meanwhile); returns the close code and reason received (1006 if none)."""
+        return await asyncio.shield(session.ws.closed)  # cancelling us must not cancel it
+
+    def _handler_for(self, session: Session) -> Callable[[str | bytes], None]:
         on_frame = self._dispatch.on_frame
         queue = self._queue
-        block = queue is not None and queue.policy is OverflowPolicy.BLOCK
-        with contextlib.suppress(ConnectionClosed):
-            async for frame in ws:
-                on_frame(session, frame)
-                if queue is not None and len(queue) >= _YIELD_EVERY:
-                    if block and len(queue) >= queue.maxsize:
-                        await queue.wait_space()  # backpressure: stop reading until the consumer catches up
-                    else:
-                        # A burst is buffered in the socket: let the consumer run now rather
-                        # than queue the whole burst first (a short queue stays in the CPU
-                        # cache and out of the garbage collector's older generations).
-                        await asyncio.sleep(0)
-        rcvd = ws.protocol.close_rcvd
-        return (rcvd.code, rcvd.reason) if rcvd is not None else (1006, "")
+        if queue is None or queue.policy is not OverflowPolicy.BLOCK:
+            return functools.partial(on_frame, session)
+        ws = session.ws
+
+        def blocking(frame: str | bytes) -> None:
+            on_frame(session, frame)
+            if len(queue) >= queue.maxsize and not queue.paused:
+                # Backpressure: stop reading the socket until the consumer makes room.
+                queue.paused = True
+                queue.on_space = ws.resume_reading
+                ws.pause_reading()
+
+        return blocking
 
     async def _heartbeat_loop(self, session: Session) -> None:
         """Pings every heartbeat_interval; drops the connection when nothing at all
@@ -539,10 +542,10 @@ class AsyncWSEClient:
                 log.warning(
                     "wse_client: nothing received for %.0fs; dropping the connection", self.dead_after
                 )
-                session.ws.transport.abort()
+                session.ws.abort()
                 return
             self.network.ping_sent()
-            with contextlib.suppress(ConnectionClosed, WSEError):
+            with contextlib.suppress(ConnectionLost, WSEError):
                 await self._send_now(
                     session, {"t": "ping", "p": {"timestamp": int(time.time() * 1000)}, "v": 1}
                 )
@@ -693,7 +696,7 @@ class AsyncWSEClient:
             try:
                 await self._send_now(session, envelope)
                 return True
-            except ConnectionClosed:
+            except ConnectionLost:
                 pass
         if self._closing or self._state in (
             ConnectionState.DISCONNECTED,
@@ -714,7 +717,7 @@ class AsyncWSEClient:
         for i, envelope in enumerate(pending):
             try:
                 await self._send_now(session, envelope)
-            except ConnectionClosed:
+            except ConnectionLost:
                 self._offline.push_front(pending[i:])
                 return
             self.stats.offline_replayed += 1
@@ -762,7 +765,7 @@ class AsyncWSEClient:
         envelope = new_envelope("subscription_update", {"action": action, "topics": topics})
         try:
             await self._send_now(session, envelope)
-        except ConnectionClosed:
+        except ConnectionLost:
             fut.set_result(None)  # resubscribed after the reconnect
         return fut
 

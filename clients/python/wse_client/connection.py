@@ -19,9 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from wse_client.compression import CompressionHandler
 from wse_client.constants import (
@@ -44,6 +42,7 @@ from wse_client.errors import (
 from wse_client.msgpack_handler import MsgPackHandler
 from wse_client.protocol import MessageCodec
 from wse_client.security import SecurityManager
+from wse_client.transport import ConnectionLost, WebSocket, open_websocket
 
 log = logging.getLogger("wse_client")
 
@@ -68,7 +67,7 @@ class SessionOptions:
 @dataclass(slots=True)
 class Session:
     url: str
-    ws: ClientConnection
+    ws: WebSocket
     codec: MessageCodec
     details: dict[str, Any]
     connection_id: str | None
@@ -136,25 +135,23 @@ def _auth_error_from(env: dict[str, Any]) -> WSEAuthError | None:
     return None
 
 
-def _closed_error(exc: ConnectionClosed, during: str) -> WSEConnectionError:
-    rcvd = exc.rcvd
-    if rcvd is not None and rcvd.code in AUTH_CLOSE_CODES:
+def _closed_error(exc: ConnectionLost, during: str) -> WSEConnectionError:
+    if exc.code in AUTH_CLOSE_CODES:
         return WSEAuthError(
-            f"authentication failed: server closed with {rcvd.code} {rcvd.reason!r}", close_code=rcvd.code
+            f"authentication failed: server closed with {exc.code} {exc.reason!r}", close_code=exc.code
         )
-    code = rcvd.code if rcvd is not None else 1006
-    return WSEConnectionError(f"connection closed during {during} (code {code})")
+    return WSEConnectionError(f"connection closed during {during} (code {exc.code})")
 
 
 async def _recv_envelope(
-    session_ws: ClientConnection, codec: MessageCodec, deadline: float, during: str
+    session_ws: WebSocket, codec: MessageCodec, deadline: float, during: str
 ) -> tuple[str | bytes, dict[str, Any] | None]:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError
     try:
         frame = await asyncio.wait_for(session_ws.recv(), remaining)
-    except ConnectionClosed as exc:
+    except ConnectionLost as exc:
         raise _closed_error(exc, during) from exc
     try:
         body, _, _ = codec.decode(frame)
@@ -167,15 +164,12 @@ async def open_session(url: str, opts: SessionOptions) -> Session:
     full_url = session_url(url, opts)
     started = time.monotonic()
     try:
-        ws = await ws_connect(
+        ws = await open_websocket(
             full_url,
-            additional_headers=auth_headers(opts),
+            headers=auth_headers(opts),
             max_size=opts.max_message_size,
             open_timeout=opts.open_timeout,
-            ping_interval=None,  # the client's own heartbeat measures latency and detects dead peers
-            close_timeout=2,
-            compression=None,  # WSE compresses per message (C: frames), not per connection
-            user_agent_header=f"wse-client/{CLIENT_VERSION}",
+            user_agent=f"wse-client/{CLIENT_VERSION}",
         )
     except InvalidStatus as exc:
         status = exc.response.status_code
@@ -186,16 +180,18 @@ async def open_session(url: str, opts: SessionOptions) -> Session:
         raise WSEConnectionError(f"{url}: WebSocket handshake failed: {exc}") from exc
     except TimeoutError as exc:
         raise WSETimeoutError(f"{url}: no WebSocket upgrade within {opts.open_timeout}s") from exc
+    except ConnectionLost as exc:
+        raise WSEConnectionError(f"{url}: connection closed during the upgrade (code {exc.code})") from exc
     except OSError as exc:
         raise WSEConnectionError(f"{url}: cannot connect: {exc}") from exc
     try:
         return await _handshake(url, ws, opts, started)
     except BaseException:
-        ws.transport.abort()
+        ws.abort()
         raise
 
 
-async def _handshake(url: str, ws: ClientConnection, opts: SessionOptions, started: float) -> Session:
+async def _handshake(url: str, ws: WebSocket, opts: SessionOptions, started: float) -> Session:
     codec = MessageCodec(
         CompressionHandler(max_size=opts.max_message_size),
         MsgPackHandler() if opts.msgpack else None,

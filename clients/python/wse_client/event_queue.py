@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import cast
 
 from wse_client.types import OverflowPolicy, WSEEvent
@@ -32,6 +33,9 @@ class EventQueue:
         self._putters: deque[asyncio.Future[None]] = deque()
         self.dropped = 0
         self._unreported = 0
+        # BLOCK: the reader paused the socket; on_space resumes it once there is room.
+        self.paused = False
+        self.on_space: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -99,6 +103,10 @@ class EventQueue:
             n, self._unreported = self._unreported, 0
             return WSEEvent(type="queue_overflow", payload={"dropped": n, "policy": self.policy.value})
         item = self._items.popleft()
+        if self.paused and len(self._items) < self.maxsize:
+            self.paused = False
+            if self.on_space is not None:
+                self.on_space()
         if self._putters:
             fut = self._putters.popleft()
             if not fut.done():
@@ -112,7 +120,7 @@ class EventQueue:
         """The next event when one waits and nothing else needs doing, else None
         (then use get()). The consumer's hot path."""
         items = self._items
-        if items and not self._unreported and not self._putters and type(items[0]) is WSEEvent:
+        if items and not (self._unreported or self.paused or self._putters) and type(items[0]) is WSEEvent:
             return cast(WSEEvent, items.popleft())
         return None
 

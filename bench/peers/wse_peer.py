@@ -107,9 +107,9 @@ def main() -> None:
     timeout = 50
     # Throughput workloads take big batches; the others use the API's default
     # (256), which also keeps the transient Python objects of a connect burst small.
-    batch = 4096 if workload in ("fanout", "echo", "flood") else 256
+    max_count = 4096 if workload in ("fanout", "echo", "flood") else 256
     while not stop:
-        events = drain(batch, timeout)
+        events = drain(max_count, timeout)
         if workload == "fanout":
             for kind, conn_id, data in events:
                 if kind == "raw":

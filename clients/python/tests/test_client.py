@@ -396,3 +396,23 @@ async def test_drop_oldest_overflow_is_reported(ours: InProcess) -> None:
         rest = [(await client.recv(timeout=5)).payload["n"] for _ in range(10)]
         assert rest == list(range(90, 100))  # the newest survive
         assert client.stats.queue_dropped == 90
+
+
+async def test_bad_encrypted_frames_get_a_clear_error(ours: InProcess) -> None:
+    async with connect(ours.url, token=make_token(), encryption=True) as enc:
+        session = enc._session
+        assert session is not None
+        await session.ws.send(b"E:" + b"\x00" * 40)  # right size, wrong tag
+        error = await enc.recv(timeout=5)
+        assert error.type == "error"
+        assert error.payload["code"] == "ENCRYPTION_FAILED"
+        assert "decrypt" in error.payload["message"]
+        # The connection is still usable.
+        assert (await enc.request("echo", {"ok": 1}, timeout=5)).payload == {"ok": 1}
+    async with connect(ours.url, token=make_token()) as plain:
+        session = plain._session
+        assert session is not None
+        await session.ws.send(b"E:" + b"\x00" * 40)
+        error = await plain.recv(timeout=5)
+        assert error.payload["code"] == "ENCRYPTION_FAILED"
+        assert "without encryption" in error.payload["message"]

@@ -31,8 +31,10 @@ std::optional<std::string_view> strip_category(std::string_view text) noexcept {
 std::optional<std::string_view> legacy_ping(std::string_view text) noexcept {
   auto istarts = [&](std::string_view prefix) {
     if (text.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i)
-      if (std::toupper(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      const char c = text[i];  // ASCII upper case (no locale call on every inbound text)
+      if ((c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c) != prefix[i]) return false;
+    }
     return true;
   };
   if (istarts("WSE:PING:")) return text.substr(9);

@@ -203,8 +203,19 @@ bool Server::send_frame(const ConnInfo& conn, FrameRef frame) {
 
 bool Server::send_frame(std::string_view conn_id, FrameRef frame) {
   require_running("send");
-  auto info = find(conn_id);
-  return info != nullptr && send_frame(*info, std::move(frame));
+  // The address only (shard, serial) under the lock: no reference-count traffic
+  // on the hot path of request/response applications.
+  std::uint32_t shard = 0;
+  std::uint64_t serial = 0;
+  {
+    std::lock_guard lock(registry_mu_);
+    auto it = conns_.find(conn_id);
+    if (it == conns_.end() || !it->second->open.load(std::memory_order_acquire)) return false;
+    shard = it->second->shard;
+    serial = it->second->serial;
+  }
+  shards_[shard]->post_send(serial, std::move(frame));
+  return true;
 }
 
 void Server::broadcast(FrameRef frame) {

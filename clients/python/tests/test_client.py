@@ -243,6 +243,7 @@ async def test_reconnect_resubscribes_and_replays_the_offline_queue() -> None:
             assert client.stats.reconnects == 1
             assert client.stats.offline_replayed == 1
             assert ConnectionState.RECONNECTING in states
+            await client.close()  # before the server stops (its stop() blocks this loop)
     finally:
         await client.close()
 
@@ -416,3 +417,18 @@ async def test_bad_encrypted_frames_get_a_clear_error(ours: InProcess) -> None:
         error = await plain.recv(timeout=5)
         assert error.payload["code"] == "ENCRYPTION_FAILED"
         assert "without encryption" in error.payload["message"]
+
+
+async def test_encryption_with_msgpack_and_compression(ours: InProcess) -> None:
+    """Compression and MessagePack happen before encryption: an E: frame may hold C: or M:."""
+    async with connect(ours.url, token=make_token(), encryption=True) as enc:
+        await enc.send("big", {"size": 30000})
+        big = await enc.recv(timeout=5)
+        assert big.type == "big_reply"
+        assert len(big.payload["data"]) == 30000
+    async with connect(ours.url, token=make_token(), encryption=True, msgpack=True) as packed:
+        reply = await packed.request("echo", {"m": [1, 2]}, timeout=5)
+        assert reply.payload == {"m": [1, 2]}
+        assert reply.category is None  # it was M: inside E:
+        assert packed.stats.encrypted_received >= 1
+        assert packed.stats.plaintext_refused == 0

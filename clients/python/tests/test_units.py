@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import random
 import zlib
 
@@ -371,3 +372,62 @@ def test_offline_queue_bounds_and_expiry() -> None:
     assert len(q) == 1
     with pytest.raises(ValueError, match="max_size"):
         OfflineQueue(max_size=-1)
+
+
+def test_codec_and_dispatcher_survive_hostile_frames() -> None:
+    """Mutated and random frames: the codec raises only WSEError subclasses and the
+    dispatcher (which catches them) never raises at all."""
+    import asyncio  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from wse_client import AsyncWSEClient  # noqa: PLC0415
+    from wse_client.errors import WSEError  # noqa: PLC0415
+
+    seeds: list[str | bytes] = [
+        'U{"t":"a","p":{"x":1},"id":"i","seq":3,"topic":"t"}',
+        'WSE{"t":"server_hello","p":{"features":{}}}',
+        'U{"t":"batch","p":{"messages":[{"t":"a","p":{}}]}}',
+        "PING:12",
+        b"C:" + zlib.compress(b'U{"t":"z","p":{}}'),
+        b"M:" + msgpack.packb({"t": "m", "p": {"a": [1]}}),
+    ]
+    rng = random.Random(5)
+    codec = MessageCodec()
+
+    class FakeWebSocket:
+        async def send(self, message: str | bytes) -> None:
+            assert isinstance(message, str | bytes)  # PING replies
+
+    class Session:
+        codec = MessageCodec()
+        encrypted = False
+        native_dialect = True
+        ws = FakeWebSocket()
+
+    async def run() -> None:
+        client = AsyncWSEClient("ws://127.0.0.1:1/", queue_size=100)
+        dispatch = client._dispatch
+        for i in range(4000):
+            base = seeds[i % len(seeds)]
+            raw = bytearray(base.encode() if isinstance(base, str) else base)
+            for _ in range(rng.randint(1, 4)):
+                op = rng.random()
+                pos = rng.randrange(len(raw) + 1)
+                if op < 0.4 and raw:
+                    raw[min(pos, len(raw) - 1)] = rng.randrange(256)
+                elif op < 0.7:
+                    raw[pos:pos] = bytes([rng.randrange(256)])
+                else:
+                    del raw[pos : pos + rng.randint(1, 3)]
+            frame: str | bytes = bytes(raw)
+            if isinstance(base, str):
+                with contextlib.suppress(UnicodeDecodeError):
+                    frame = bytes(raw).decode()
+            with contextlib.suppress(WSEError):
+                codec.decode(frame)
+            dispatch.on_frame(Session(), frame)  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # let the PING replies run
+        assert json.dumps(client.stats.as_dict())
+        assert client.stats.decode_errors > 100
+
+    asyncio.run(run())

@@ -603,6 +603,8 @@ class AsyncWSEClient:
         self.stats.rate_limit_warnings += 1
         retry = event.payload.get("retry_after", 1.0)
         retry_after = float(retry) if isinstance(retry, int | float) else 1.0
+        if not 0.0 <= retry_after <= 60.0:  # NaN, negative or absurd: a sane default
+            retry_after = 1.0
         self._paused_until = max(self._paused_until, time.monotonic() + retry_after)
         if self.rate_limiter is not None:
             self.rate_limiter.pause(retry_after)

@@ -112,7 +112,7 @@ class Dispatcher:
         get = env.get
         msg_type = get("t")
         payload = get("p")
-        if msg_type in _SLOW_TYPES or type(msg_type) is not str or type(payload) is not dict:
+        if type(msg_type) is not str or msg_type in _SLOW_TYPES or type(payload) is not dict:
             return self._slow_frame(session, frame)
         msg_id = get("id")
         seq = get("seq")
@@ -196,6 +196,8 @@ class Dispatcher:
         msg_type = env.get("t")
         if msg_type is None:
             msg_type = env.get("type")
+        if type(msg_type) is not str:  # hostile input: a list is not even hashable
+            msg_type = "unknown" if msg_type is None else str(msg_type)
         if msg_type in SYSTEM_TYPES:
             self._on_system(session, str(msg_type), env)
             seq = env.get("seq")

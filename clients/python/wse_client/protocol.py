@@ -172,6 +172,7 @@ def to_event(envelope: Envelope, category: str | None) -> WSEEvent:
     topic = get("topic")
     version = get("v", 1)
     pri = get("pri")
+    cid = get("cid")
     return _tuple_new(
         WSEEvent,
         (
@@ -183,7 +184,7 @@ def to_event(envelope: Envelope, category: str | None) -> WSEEvent:
             version if type(version) is int else 1,
             category,
             pri if type(pri) is int else None,
-            get("cid"),
+            cid if cid is None or type(cid) is str else str(cid),
             get("sig"),
             topic if type(topic) is str else None,
             envelope,

@@ -1,4 +1,4 @@
-"""Reconnection across a killed and restarted server process.
+"""Reconnection across a killed and restarted server process (each engine).
 
 The application publishes ``tick`` n on topic ``ticks`` every 20 ms, numbered by
 the clock (so numbering continues across restarts). The server is SIGKILLed;
@@ -12,11 +12,10 @@ reports exactly the missing range as a gap. Nothing is lost silently.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 
 import pytest
-from conftest import AppProcess, free_port, make_token
+from conftest import AppProcess, engine_python, free_port, make_token
 
 from wse_client import AsyncWSEClient, CircuitBreaker, Gap, ReconnectConfig, WSEEvent
 
@@ -35,11 +34,12 @@ async def collect_ticks(
                 return
 
 
+@pytest.mark.parametrize("engine", ["ours", "wse142"])
 @pytest.mark.parametrize("replay", [True, False], ids=["replayed", "reported-as-gap"])
-async def test_kill_and_restart_recovers_or_reports_the_gap(replay: bool) -> None:
+async def test_kill_and_restart_recovers_or_reports_the_gap(replay: bool, engine: str) -> None:
     port = free_port()
     args = ["--tick-interval", "0.02", "--epoch", str(time.time())] + (["--replay"] if replay else [])
-    proc = AppProcess(sys.executable, port, *args).start()
+    proc = AppProcess(engine_python(engine), port, *args).start()
     client = AsyncWSEClient(
         proc.url,
         token=make_token(),

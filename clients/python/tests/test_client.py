@@ -202,14 +202,14 @@ async def test_rate_limit_warning_is_surfaced() -> None:
     with in_process(rate_limit_capacity=5, rate_limit_refill=1) as env:
         async with connect(env.url, token=make_token()) as client:
             for n in range(20):
-                client._paused_until = 0  # push past the pause the warning imposes
+                client._outbox.paused_until = 0  # push past the pause the warning imposes
                 await client.send("flood", {"n": n})
             event = await client.recv(timeout=5)
             while event.type != "rate_limit_warning":
                 event = await client.recv(timeout=5)
             assert event.payload["code"] == "RATE_LIMIT_EXCEEDED"
             assert client.stats.rate_limit_warnings == 1
-            assert client._paused_until > time.monotonic()
+            assert client._outbox.paused_until > time.monotonic()
 
 
 async def test_reconnect_resubscribes_and_replays_the_offline_queue() -> None:

@@ -23,7 +23,6 @@ import functools
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -53,10 +52,12 @@ from wse_client.errors import (
 )
 from wse_client.event_queue import EventQueue
 from wse_client.event_sequencer import EventSequencer
+from wse_client.heartbeat import heartbeat
 from wse_client.network_monitor import NetworkMonitor
-from wse_client.offline_queue import OfflineQueue
+from wse_client.outbox import Outbox
 from wse_client.rate_limiter import TokenBucketRateLimiter
 from wse_client.reconnect import attempts_left, backoff_delay
+from wse_client.subscriptions import Subscriptions
 from wse_client.transport import ConnectionLost
 from wse_client.types import (
     ConnectionQuality,
@@ -160,21 +161,18 @@ class AsyncWSEClient:
             sequencer=self._sequencer,
             gap_detection=gap_detection,
             on_system=self._on_system,
-            on_ack=self._on_ack,
+            on_ack=lambda event: self._subs.on_ack(event.payload),
             on_rate_limit=self._on_rate_limit,
         )
-        self._offline = OfflineQueue(offline_queue_size) if offline_queue_size > 0 else OfflineQueue(1)
-        self._offline_enabled = offline_queue_size > 0
-        self._topics: dict[str, None] = dict.fromkeys(topics or ())
+        self._outbox = Outbox(self.stats, offline_queue_size, rate_limiter)
+        self._subs = Subscriptions(topics or ())
         self._state_handlers: list[StateHandler] = []
-        self._acks: deque[asyncio.Future[dict[str, Any] | None]] = deque()
         self._session: Session | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._state = ConnectionState.PENDING
         self._fatal: WSEError | None = None
         self._closing = False
-        self._paused_until = 0.0
         self._connected_event: asyncio.Event | None = None
 
     # ---- properties ---------------------------------------------------------
@@ -213,7 +211,7 @@ class AsyncWSEClient:
 
     @property
     def subscribed_topics(self) -> list[str]:
-        return list(self._topics)
+        return list(self._subs.topics)
 
     @property
     def queue_size(self) -> int:
@@ -221,7 +219,7 @@ class AsyncWSEClient:
 
     @property
     def offline_queue_size(self) -> int:
-        return len(self._offline) if self._offline_enabled else 0
+        return len(self._outbox)
 
     def get_stats(self) -> dict[str, Any]:
         out = self.stats.as_dict()
@@ -354,7 +352,16 @@ class AsyncWSEClient:
         self._set_state(ConnectionState.CONNECTED)
         if self._connected_event is not None:
             self._connected_event.set()
-        self._heartbeat = asyncio.create_task(self._heartbeat_loop(session), name="wse-client-heartbeat")
+        beat = heartbeat(
+            session,
+            interval=self.heartbeat_interval,
+            dead_after=self.dead_after,
+            stats=self.stats,
+            network=self.network,
+            send=functools.partial(self._send_now, session),
+            current=lambda: self._session is session,
+        )
+        self._heartbeat = asyncio.create_task(beat, name="wse-client-heartbeat")
         # Frames of the handshake first, then those that arrived since, then live.
         on_frame = self._dispatch.on_frame
         for frame in session.early:
@@ -368,14 +375,15 @@ class AsyncWSEClient:
         # live stream and the replay overlap instead of leaving a hole between them.
         # A connection lost meanwhile is noticed by the read loop.
         with contextlib.suppress(ConnectionLost):
-            if self._topics:
-                await self._send_subscription("subscribe", list(self._topics), session)
+            send = functools.partial(self._send_now, session)
+            if self._subs.topics:
+                await self._subs.request("subscribe", list(self._subs.topics), send)
             if reconnected and self.recover_on_reconnect:
                 positions = self._sequencer.positions()
                 if positions:
                     p = {"topics": list(positions), "last_sequence": positions, "reason": "reconnect"}
                     await self._send_now(session, new_envelope("sync_request", p))
-            await self._replay_offline(session)
+            await self._outbox.replay(send)
 
     async def close(self) -> None:
         """Closes the connection (1000) and ends the event stream. Idempotent."""
@@ -418,10 +426,7 @@ class AsyncWSEClient:
             hb.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await hb
-        while self._acks:
-            fut = self._acks.popleft()
-            if not fut.done():
-                fut.set_result(None)
+        self._subs.abandon()
 
     def _fail_waiters(self, error: WSEError) -> None:
         self._dispatch.fail_pending(error)
@@ -526,30 +531,6 @@ class AsyncWSEClient:
 
         return blocking
 
-    async def _heartbeat_loop(self, session: Session) -> None:
-        """Pings every heartbeat_interval; drops the connection when nothing at all
-        (not even a PONG) arrived for dead_after seconds."""
-        interval = self.heartbeat_interval
-        seen = self.stats.bytes_received
-        last_change = time.monotonic()
-        while self._session is session:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            if self.stats.bytes_received != seen:
-                seen = self.stats.bytes_received
-                last_change = now
-            elif now - last_change > self.dead_after:
-                log.warning(
-                    "wse_client: nothing received for %.0fs; dropping the connection", self.dead_after
-                )
-                session.ws.abort()
-                return
-            self.network.ping_sent()
-            with contextlib.suppress(ConnectionLost, WSEError):
-                await self._send_now(
-                    session, {"t": "ping", "p": {"timestamp": int(time.time() * 1000)}, "v": 1}
-                )
-
     # ---- inbound (system messages; the rest is dispatch.Dispatcher) ----------------
 
     def _on_system(self, session: Session, msg_type: str, env: dict[str, Any]) -> None:
@@ -585,29 +566,13 @@ class AsyncWSEClient:
         if not task.cancelled():
             task.exception()
 
-    def _on_ack(self, event: WSEEvent) -> None:
-        while self._acks:
-            fut = self._acks.popleft()
-            if not fut.done():
-                fut.set_result(event.payload)
-                break
-        failed = event.payload.get("failed_topics")
-        if isinstance(failed, list):
-            for item in failed:
-                topic = item.get("topic") if isinstance(item, dict) else item
-                if isinstance(topic, str) and topic in self._topics:
-                    log.warning("wse_client: subscription to %r refused by the server", topic)
-                    del self._topics[topic]
-
     def _on_rate_limit(self, event: WSEEvent) -> None:
         self.stats.rate_limit_warnings += 1
         retry = event.payload.get("retry_after", 1.0)
         retry_after = float(retry) if isinstance(retry, int | float) else 1.0
         if not 0.0 <= retry_after <= 60.0:  # NaN, negative or absurd: a sane default
             retry_after = 1.0
-        self._paused_until = max(self._paused_until, time.monotonic() + retry_after)
-        if self.rate_limiter is not None:
-            self.rate_limiter.pause(retry_after)
+        self._outbox.pause(retry_after)
         log.warning("wse_client: server rate limit hit; %s messages dropped", event.payload.get("dropped"))
 
     # ---- consuming ----------------------------------------------------------------
@@ -665,16 +630,6 @@ class AsyncWSEClient:
         self.stats.messages_sent += 1
         self.stats.bytes_sent += len(frame)
 
-    async def _pace(self) -> None:
-        wait = self._paused_until - time.monotonic()
-        if self.rate_limiter is not None:
-            wait = max(wait, self.rate_limiter.wait_time())
-        if wait > 0:
-            await asyncio.sleep(wait)
-        if self.rate_limiter is not None:
-            while not self.rate_limiter.try_acquire():
-                await asyncio.sleep(self.rate_limiter.wait_time())
-
     async def send(
         self,
         msg_type: str,
@@ -692,7 +647,7 @@ class AsyncWSEClient:
     async def _send_or_queue(self, envelope: dict[str, Any]) -> bool:
         if self._fatal is not None:
             raise self._fatal
-        await self._pace()
+        await self._outbox.pace()
         session = self._session
         if session is not None:
             try:
@@ -706,23 +661,8 @@ class AsyncWSEClient:
             ConnectionState.PENDING,
         ):
             raise WSEConnectionError("not connected")
-        if not self._offline_enabled:
-            raise WSEConnectionError("not connected and the offline queue is disabled")
-        self._offline.put(envelope)
-        self.stats.offline_queued += 1
-        self.stats.offline_dropped = self._offline.dropped
+        self._outbox.hold(envelope)
         return True
-
-    async def _replay_offline(self, session: Session) -> None:
-        pending = self._offline.take_all()
-        self.stats.offline_dropped = self._offline.dropped
-        for i, envelope in enumerate(pending):
-            try:
-                await self._send_now(session, envelope)
-            except ConnectionLost:
-                self._offline.push_front(pending[i:])
-                return
-            self.stats.offline_replayed += 1
 
     async def send_with_retry(
         self, msg_type: str, payload: Any = None, *, max_retries: int = 5, **kw: Any
@@ -758,70 +698,32 @@ class AsyncWSEClient:
         finally:
             self._dispatch.pending.pop(cid, None)
 
-    async def _send_subscription(
-        self, action: str, topics: list[str], session: Session
-    ) -> asyncio.Future[dict[str, Any] | None]:
-        """Sends a subscription_update; the future gets its acknowledgement (None if none comes)."""
-        fut: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-        self._acks.append(fut)
-        envelope = new_envelope("subscription_update", {"action": action, "topics": topics})
-        try:
-            await self._send_now(session, envelope)
-        except ConnectionLost:
-            fut.set_result(None)  # resubscribed after the reconnect
-        return fut
-
     async def subscribe(
         self, topics: Sequence[str] | str, *, wait: bool = True, timeout: float = 5.0
     ) -> bool:
         """Adds topics (kept across reconnections). With ``wait`` the call returns
         once the server acknowledged: True if every topic was accepted, False if the
         server refused some or sent no acknowledgement within ``timeout``."""
-        wanted = [topics] if isinstance(topics, str) else list(topics)
-        new = [t for t in wanted if t not in self._topics]
-        for t in new:
-            self._topics[t] = None
+        new = self._subs.add([topics] if isinstance(topics, str) else topics)
         session = self._session
-        if not new:
-            return True
-        if session is None:
-            return True  # subscribed on (re)connect
-        fut = await self._send_subscription("subscribe", new, session)
-        if not wait:
-            return True
-        return await self._await_ack(fut, timeout, new)
+        if not new or session is None:
+            return True  # nothing new, or subscribed on (re)connect
+        fut = await self._subs.request("subscribe", new, functools.partial(self._send_now, session))
+        return await self._subs.wait(fut, timeout, new) if wait else True
 
     async def unsubscribe(
         self, topics: Sequence[str] | str, *, wait: bool = True, timeout: float = 5.0
     ) -> bool:
-        wanted = [topics] if isinstance(topics, str) else list(topics)
-        for t in wanted:
-            self._topics.pop(t, None)
+        gone = self._subs.remove([topics] if isinstance(topics, str) else topics)
         session = self._session
-        if session is None or not wanted:
+        if session is None or not gone:
             return True
-        fut = await self._send_subscription("unsubscribe", wanted, session)
-        if not wait:
-            return True
-        return await self._await_ack(fut, timeout, [])
-
-    async def _await_ack(
-        self, fut: asyncio.Future[dict[str, Any] | None], timeout: float, topics: list[str]
-    ) -> bool:
-        try:
-            ack = await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ValueError):
-                self._acks.remove(fut)
-            log.warning("wse_client: no subscription acknowledgement within %.1fs", timeout)
-            return False
-        if ack is None:
-            return False
-        return bool(ack.get("success", True)) and all(t in self._topics for t in topics)
+        fut = await self._subs.request("unsubscribe", gone, functools.partial(self._send_now, session))
+        return await self._subs.wait(fut, timeout, []) if wait else True
 
     async def request_snapshot(self, topics: Sequence[str] | None = None) -> bool:
         """Asks the application for a snapshot (sync_request); the answer arrives as events."""
-        p = {"topics": list(topics if topics is not None else self._topics), "include_snapshots": True}
+        p = {"topics": list(topics if topics is not None else self._subs.topics), "include_snapshots": True}
         return await self._send_or_queue(new_envelope("sync_request", p))
 
 

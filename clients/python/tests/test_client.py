@@ -432,3 +432,34 @@ async def test_encryption_with_msgpack_and_compression(ours: InProcess) -> None:
         assert reply.category is None  # it was M: inside E:
         assert packed.stats.encrypted_received >= 1
         assert packed.stats.plaintext_refused == 0
+
+
+@pytest.mark.parametrize("code", [4401, 4403])
+async def test_auth_close_mid_session_raises_and_stops(ours: InProcess, code: int) -> None:
+    client = AsyncWSEClient(ours.url, token=make_token(), reconnect=FAST)
+    await client.connect()
+    try:
+        await until(lambda: client.connection_id in ours.server.get_connections(), what="registration")
+        ours.server.disconnect(str(client.connection_id), code, "credentials revoked")
+        with pytest.raises(WSEAuthError) as info:
+            async for _ in client:
+                pass
+        assert info.value.close_code == code
+        assert client.state is ConnectionState.ERROR
+        await asyncio.sleep(0.3)
+        assert client.stats.reconnects == 0  # never retried
+        with pytest.raises(WSEAuthError):
+            await client.send("anything")
+    finally:
+        await client.close()
+
+
+async def test_origin_refused_with_http_403_is_an_auth_error() -> None:
+    with in_process(allowed_origins=["https://app.example"]) as env:
+        with pytest.raises(WSEAuthError, match="HTTP 403"):
+            await AsyncWSEClient(
+                env.url, token=make_token(), extra_headers={"Origin": "https://evil"}
+            ).connect()
+        ok = AsyncWSEClient(env.url, token=make_token(), extra_headers={"Origin": "https://app.example"})
+        async with ok:
+            assert ok.is_connected

@@ -198,7 +198,7 @@ async def _handshake(url: str, ws: WebSocket, opts: SessionOptions, started: flo
         compress_outbound=opts.compress_outbound,
     )
     security = SecurityManager() if opts.encryption else None
-    deadline = started + opts.open_timeout + opts.handshake_timeout
+    deadline = time.monotonic() + opts.handshake_timeout  # from the completed upgrade
     early: list[str | bytes] = []
     ready: dict[str, Any] | None = None
     try:

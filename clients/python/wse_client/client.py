@@ -1,8 +1,9 @@
 """AsyncWSEClient: the asyncio client (async context manager and async iterator).
 
 Life of a client: connect() opens a session (connection.open_session) on an
-endpoint chosen by the ConnectionPool, then a supervisor task reads it. When the
-session ends the supervisor decides (close code vocabulary of the spec): auth
+endpoint chosen by the ConnectionPool; from then on the transport pushes every
+message to the Dispatcher, and a supervisor task waits for the session to end.
+Then it decides (close code vocabulary of the spec): auth
 failures stop for good and raise WSEAuthError to the consumer; normal closes
 end the stream; everything else reconnects with backoff (ReconnectConfig),
 through the circuit breaker, failing over between endpoints. After every
@@ -10,9 +11,11 @@ through the circuit breaker, failing over between endpoints. After every
 replay what it missed (sync_request with the last sequence per topic) and
 replays the offline send queue.
 
-Inbound path per frame: decode (codec) -> system messages handled here ->
-duplicate window -> correlation replies -> per-stream ordering and gaps ->
-callbacks (@on, on_any) -> the bounded event queue read by ``async for``.
+Inbound path per message (dispatch.Dispatcher): decode -> system messages (back
+to _on_system here) -> duplicate window -> correlation replies -> per-stream
+ordering and gaps -> callbacks (@on, on_any) -> the bounded event queue read
+by ``async for``. Not thread-safe: use it from the event loop that connected it
+(SyncWSEClient wraps it for threads).
 """
 
 from __future__ import annotations

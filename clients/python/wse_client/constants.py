@@ -40,11 +40,6 @@ FATAL_CLOSE_CODES: Final = frozenset(
     int(code) for code in CloseCode if code not in RECONNECT_CLOSE_CODES and int(code) not in AUTH_CLOSE_CODES
 )
 
-# Types the client handles itself; they are not delivered to the application.
-INTERNAL_TYPES: Final = frozenset(
-    {"server_ready", "server_hello", "PONG", "pong", "PING", "ping", "heartbeat", "client_hello_ack"}
-)
-
 __all__ = [
     "AUTH_CLOSE_CODES",
     "CLIENT_VERSION",
@@ -54,7 +49,6 @@ __all__ = [
     "FATAL_CLOSE_CODES",
     "HANDSHAKE_TIMEOUT",
     "HEARTBEAT_INTERVAL",
-    "INTERNAL_TYPES",
     "MAX_MESSAGE_SIZE",
     "MAX_OUT_OF_ORDER",
     "OPEN_TIMEOUT",

@@ -37,6 +37,32 @@ TEST(Base64, RejectsMalformed) {
   EXPECT_FALSE(base64url_decode("Z").has_value());     // impossible length
 }
 
+TEST(Base64, DecodingIsCanonical) {
+  // Whatever decodes must re-encode to the same text: every 2- and 3-character
+  // tail over the whole alphabet, after a full group, in both alphabets.
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::size_t accepted = 0;
+  for (char a : alphabet)
+    for (char b : alphabet) {
+      std::string two = std::string("QUJD") + a + b;
+      if (auto d = base64url_decode(two)) {
+        EXPECT_EQ(base64url_encode(*d), two);
+        ++accepted;
+      }
+      for (char c : {'A', 'B', 'E', 'Q', '_'}) {
+        std::string three = two + c;
+        if (auto d3 = base64url_decode(three)) {
+          EXPECT_EQ(base64url_encode(*d3), three);
+        }
+      }
+    }
+  EXPECT_EQ(accepted, 64u * 4);  // the last character carries 2 bits: 4 of 64 are canonical
+  EXPECT_FALSE(base64url_decode("QUJD!A").has_value());
+  EXPECT_FALSE(base64url_decode("QU=D").has_value());
+  EXPECT_EQ(base64_decode("QUJDRA==").value(), "ABCD");
+  EXPECT_FALSE(base64_decode("QUJDRA=").has_value());
+}
+
 TEST(Glob, Semantics) {
   EXPECT_TRUE(glob_match("user:*:events", "user:123:events"));
   EXPECT_TRUE(glob_match("user:*", "user:"));

@@ -55,24 +55,34 @@ std::optional<std::string> decode(std::string_view text, const std::array<int8_t
     while (pad_count < 2 && !text.empty() && text[text.size() - 1 - pad_count] == '=') ++pad_count;
     text.remove_suffix(pad_count);
   }
-  if (text.size() % 4 == 1) return std::nullopt;
-  if (padded && pad_count != (4 - text.size() % 4) % 4) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    const int8_t v = table[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+  const std::size_t rest = text.size() % 4;
+  if (rest == 1) return std::nullopt;
+  if (padded && pad_count != (4 - rest) % 4) return std::nullopt;
+  // Four characters -> three bytes, written straight into the sized result: this
+  // runs on every JWT segment and WebSocket key, so no per-byte push_back.
+  std::string out(text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1), '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  auto v = [&](std::size_t i) { return table[static_cast<unsigned char>(text[i])]; };
+  const std::size_t full = text.size() - rest;
+  for (std::size_t i = 0; i < full; i += 4) {
+    const int8_t a = v(i), b = v(i + 1), c = v(i + 2), d = v(i + 3);
+    if ((a | b | c | d) < 0) return std::nullopt;  // any -1 (not in the alphabet) sets the sign bit
+    const uint32_t n = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                       (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+    *o++ = static_cast<unsigned char>(n >> 16);
+    *o++ = static_cast<unsigned char>(n >> 8);
+    *o++ = static_cast<unsigned char>(n);
   }
-  // Canonical form: the unused low bits of the last character must be zero.
-  if (bits > 0 && (acc & ((1U << bits) - 1)) != 0) return std::nullopt;
+  if (rest != 0) {
+    const int8_t a = v(full), b = v(full + 1), c = rest == 3 ? v(full + 2) : int8_t{0};
+    if ((a | b | c) < 0) return std::nullopt;
+    const uint32_t n =
+        (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) | (static_cast<uint32_t>(c) << 6);
+    // Canonical form: the unused low bits of the last character must be zero.
+    if ((rest == 2 && (n & 0xFFFF) != 0) || (rest == 3 && (n & 0xFF) != 0)) return std::nullopt;
+    *o++ = static_cast<unsigned char>(n >> 16);
+    if (rest == 3) *o++ = static_cast<unsigned char>(n >> 8);
+  }
   return out;
 }
 

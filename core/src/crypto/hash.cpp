@@ -8,7 +8,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <sys/random.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "wse/util/errors.hpp"
@@ -117,8 +119,22 @@ bool equal_constant_time(std::string_view a, std::string_view b) noexcept {
 }
 
 void random_bytes(unsigned char* out, std::size_t size) {
-  if (size == 0) return;
-  check(RAND_bytes(out, static_cast<int>(size)), "RAND_bytes");
+  // The kernel CSPRNG through getrandom(2): a third of the cost of OpenSSL 3.0's
+  // RAND_bytes for nonce-sized requests (whose DRBG dispatch costs more than
+  // encrypting 1 KiB), and fork-safe by construction, unlike any buffering of
+  // random bytes in user space. RAND_bytes remains the fallback.
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = getrandom(out + got, size - got, 0);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      check(RAND_bytes(out + got, static_cast<int>(size - got)), "RAND_bytes");
+      return;
+    }
+  }
 }
 
 }  // namespace wse::crypto

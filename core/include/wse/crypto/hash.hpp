@@ -41,7 +41,8 @@ Digest hmac_sha256(std::string_view key, std::string_view data);
 // Constant-time comparison of equal-length buffers (false if lengths differ).
 bool equal_constant_time(std::string_view a, std::string_view b) noexcept;
 
-// Cryptographically secure random bytes (OpenSSL DRBG). Throws OperationFailed.
+// Cryptographically secure random bytes (the kernel CSPRNG via getrandom, OpenSSL's
+// DRBG if that fails). Thread-safe. Throws OperationFailed.
 void random_bytes(unsigned char* out, std::size_t size);
 
 }  // namespace wse::crypto

@@ -15,6 +15,7 @@
 #include "convert/msgpack.hpp"
 #include "convert/pytypes.hpp"
 #include "exports.hpp"
+#include "wse/cluster/redis_broker.hpp"
 #include "wse/compression/zlib.hpp"
 #include "wse/protocol/envelope.hpp"
 #include "wse/protocol/spec.hpp"
@@ -212,7 +213,26 @@ class PyServer {
       fresh->start();
     }
     server_ = std::move(fresh);
+    if (redis_options_) attach_broker();
     if (callbacks_set_ && !drain_mode_) start_dispatcher();
+  }
+
+  // Validates now (ValueError for a bad URL or option); connects when the server
+  // runs (now, or at the next start()). A second call replaces the connection.
+  void connect_redis(const std::string& url, std::optional<bool> cluster_mode, bool raw_compat,
+                     std::size_t max_pending) {
+    cluster::RedisBrokerOptions options;
+    options.url = cluster::parse_redis_url(url);
+    options.mode = !cluster_mode
+                       ? cluster::RedisMode::Auto
+                       : (*cluster_mode ? cluster::RedisMode::Cluster : cluster::RedisMode::Standalone);
+    options.raw_compat = raw_compat;
+    if (max_pending == 0) throw InvalidArgument("connect_redis: max_pending must be at least 1");
+    options.max_pending = max_pending;
+    // Constructing one checks the options and the TLS files before anything connects.
+    auto probe = std::make_shared<cluster::RedisBroker>(options);
+    redis_options_ = std::move(options);
+    if (is_running()) attach_broker(std::move(probe));
   }
 
   void stop() {
@@ -393,19 +413,26 @@ class PyServer {
     srv("publish").publish(t, payload.view(), !payload.is_text());
   }
 
-  bool redis_connected() const {
-    auto b = server_ ? server_->broker() : nullptr;
-    return b && b->health().connected;
-  }
+  bool redis_connected() const { return broker_ && broker_->health().connected; }
 
   nb::list dlq_entries() {
     nb::list out;
-    auto b = server_ ? server_->broker() : nullptr;
-    if (!b) return out;
-    for (auto& e : b->drain_dead_letters()) {
+    if (!broker_) return out;
+    std::vector<server::DeadLetter> entries;
+    {
+      nb::gil_scoped_release release;
+      entries = broker_->drain_dead_letters();
+    }
+    for (auto& e : entries) {
       nb::dict d;
-      d["channel"] = nb::str(e.channel.c_str(), e.channel.size());
-      d["payload"] = nb::str(e.payload.c_str(), e.payload.size());
+      d["channel"] = nb::steal(
+          PyUnicode_DecodeUTF8(e.channel.data(), static_cast<Py_ssize_t>(e.channel.size()), "replace"));
+      if (e.binary) {
+        d["payload"] = nb::bytes(e.payload.data(), e.payload.size());
+      } else {
+        d["payload"] = nb::steal(
+            PyUnicode_DecodeUTF8(e.payload.data(), static_cast<Py_ssize_t>(e.payload.size()), "replace"));
+      }
       d["error"] = nb::str(e.error.c_str(), e.error.size());
       out.append(d);
     }
@@ -448,13 +475,29 @@ class PyServer {
     d["connections"] = h.connections;
     d["inbound_queue_depth"] = h.inbound_queue_depth;
     d["inbound_dropped"] = h.inbound_dropped;
-    // Redis keys of the seed: no broker is connected in this build of the server.
-    d["redis_connected"] = false;
-    for (const char* k :
-         {"redis_messages_received", "redis_messages_published", "redis_messages_delivered",
-          "redis_messages_dropped", "redis_publish_errors", "redis_reconnect_count", "redis_dlq_size"})
-      d[k] = 0;
+    // The seed's Redis keys (zeros without connect_redis), then ours.
+    server::BrokerHealth b;
+    if (broker_) b = broker_->health();
+    d["redis_connected"] = b.connected;
+    d["redis_messages_received"] = b.messages_received;
+    d["redis_messages_published"] = b.messages_published;
+    d["redis_messages_delivered"] = b.messages_delivered;
+    d["redis_messages_dropped"] = b.messages_dropped;
+    d["redis_publish_errors"] = b.publish_errors;
+    d["redis_reconnect_count"] = b.reconnect_count;
+    d["redis_dlq_size"] = b.dlq_size;
     d["uptime_secs"] = h.uptime_secs;
+    d["redis_mode"] = broker_ ? b.mode : std::string("off");
+    d["redis_duplicates_suppressed"] = b.duplicates_suppressed;
+    d["redis_pending"] = b.pending;
+    d["redis_subscriptions"] = b.subscriptions;
+    d["redis_nodes"] = b.nodes;
+    d["redis_nodes_connected"] = b.nodes_connected;
+    d["redis_dlq_evicted"] = b.dlq_evicted;
+    d["redis_cluster_patterns"] = b.cluster_patterns;
+    d["redis_connect_breaker"] = b.connect_breaker;
+    d["redis_publish_breaker"] = b.publish_breaker;
+    d["redis_last_error"] = b.last_error;
     d["running"] = is_running();
     d["io_threads"] = h.io_threads;
     d["inbound_drained"] = h.inbound_drained;
@@ -485,6 +528,13 @@ class PyServer {
     if (!server_ || !server_->running())
       throw NotRunning(std::string(what) + ": the server is not running (call start() first)");
     return *server_;
+  }
+
+  void attach_broker(std::shared_ptr<cluster::RedisBroker> broker = nullptr) {
+    if (!broker) broker = std::make_shared<cluster::RedisBroker>(*redis_options_);
+    nb::gil_scoped_release release;
+    server_->set_broker(broker);  // stops (and joins) the previous one
+    broker_ = std::move(broker);
   }
 
   // Called without the GIL.
@@ -534,6 +584,9 @@ class PyServer {
 
   transport::ServerConfig config_;
   std::unique_ptr<server::Server> server_;
+  std::optional<cluster::RedisBrokerOptions> redis_options_;
+  // The current broker, or the last one after stop(): its health and dead letters stay readable.
+  std::shared_ptr<cluster::RedisBroker> broker_;
   bool drain_mode_ = false;
   bool callbacks_set_ = false;
   nb::object on_connect_, on_message_, on_disconnect_;
@@ -634,10 +687,29 @@ void register_server(nb::module_& m) {
       .def("broadcast_local", &PyServer::publish_local,
            nb::sig("def broadcast_local(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"),
            nb::arg("data"), "Alias of publish_local().")
-      .def("publish", &PyServer::publish_local,
-           nb::sig("def publish(self, topic: str, data: str | bytes) -> None"), nb::arg("topic"),
-           nb::arg("data"),
-           "Publishes through the broker; without a Redis broker, the same as publish_local().")
+      .def("publish", &PyServer::publish, nb::sig("def publish(self, topic: str, data: str | bytes) -> None"),
+           nb::arg("topic"), nb::arg("data"),
+           "After connect_redis(): publishes on the Redis channel wse:<topic> so every instance (this one\n"
+           "included) delivers it exactly once to its subscribers. Never blocks: when Redis cannot take it,\n"
+           "the message goes to the dead-letter queue (get_dlq_entries()). Without Redis: publish_local().")
+      .def("connect_redis", &PyServer::connect_redis,
+           nb::sig(
+               "def connect_redis(self, url: str, *, cluster: bool | None = None, raw_compat: bool = False, "
+               "max_pending: int = 1000000) -> None"),
+           nb::arg("url"), nb::kw_only(), nb::arg("cluster") = nb::none(), nb::arg("raw_compat") = false,
+           nb::arg("max_pending") = 1000000,
+           "Scales out through Redis: redis://[[user]:password@]host[:port][/db] or rediss:// (TLS; options\n"
+           "ssl_ca_certs, ssl_cert_reqs, ssl_certfile, ssl_keyfile, ssl_check_hostname, connect_timeout).\n"
+           "Returns at once; the connection is made in the background, before or after start().\n"
+           "cluster=None asks the server (Redis Cluster -> sharded pub/sub); True/False forces the mode.\n"
+           "raw_compat=True speaks WSE 1.4's wire format (PSUBSCRIBE wse:*, raw payloads). max_pending caps\n"
+           "the publishes queued towards Redis. ValueError for a bad URL or option.")
+      .def("redis_connected", &PyServer::redis_connected,
+           "True while every Redis connection the broker needs is up.")
+      .def("get_dlq_entries", &PyServer::dlq_entries,
+           nb::sig("def get_dlq_entries(self) -> list[dict[str, typing.Any]]"),
+           "Removes and returns the dead letters, oldest first: {channel, payload, error} dicts (payload\n"
+           "is bytes for binary publishes). At most the last 1000 are kept.")
       .def("subscribe_connection", &PyServer::subscribe_connection,
            nb::sig(
                "def subscribe_connection(self, conn_id: str, topics: collections.abc.Sequence[str]) -> bool"),

@@ -18,27 +18,44 @@
 // threads; `deliver` may be called from the broker's own thread.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace wse::server {
 
+// A snapshot of a broker's counters. The first block are the seed's
+// `redis_*` health keys; the rest are ours. Counters only grow.
 struct BrokerHealth {
-  bool connected = false;
-  std::uint64_t messages_received = 0;
-  std::uint64_t messages_published = 0;
-  std::uint64_t messages_delivered = 0;
-  std::uint64_t messages_dropped = 0;
-  std::uint64_t publish_errors = 0;
-  std::uint64_t reconnect_count = 0;
-  std::uint64_t dlq_size = 0;
+  bool connected = false;                // every needed Redis connection is up
+  std::uint64_t messages_received = 0;   // messages read from Redis subscriptions
+  std::uint64_t messages_published = 0;  // publishes Redis acknowledged
+  std::uint64_t messages_delivered = 0;  // messages handed to local fan-out (once each)
+  std::uint64_t messages_dropped = 0;  // received but not delivered: duplicates, no local interest, malformed
+  std::uint64_t publish_errors = 0;    // publishes that went to the dead-letter queue
+  std::uint64_t reconnect_count = 0;   // reconnection attempts after a failure or a lost connection
+  std::uint64_t dlq_size = 0;          // entries in the dead-letter queue now
+
+  std::string mode;                         // "connecting", "standalone", "cluster"
+  std::uint64_t duplicates_suppressed = 0;  // part of messages_dropped
+  std::uint64_t pending = 0;                // publishes queued or in flight towards Redis
+  std::uint64_t subscriptions = 0;          // channels and patterns Redis confirmed
+  std::uint64_t nodes = 0;                  // Redis masters in use
+  std::uint64_t nodes_connected = 0;
+  std::uint64_t dlq_evicted = 0;           // dead letters pushed out by newer ones
+  std::uint64_t cluster_patterns = 0;      // cluster mode: glob patterns announced fleet-wide
+  std::string connect_breaker = "closed";  // worst state over the nodes
+  std::string publish_breaker = "closed";
+  std::string last_error;  // the most recent connection or publish error
 };
 
+// A publish that could not be handed to Redis.
 struct DeadLetter {
-  std::string channel;
-  std::string payload;
-  std::string error;
+  std::string channel;  // the Redis channel, "wse:<topic>"
+  std::string payload;  // the application payload, as published
+  std::string error;    // why it is here
+  bool binary = false;  // published as bytes (a binary frame)
 };
 
 class Broker {

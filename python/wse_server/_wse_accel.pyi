@@ -447,7 +447,30 @@ class WSEServer:
 
     def publish(self, topic: str, data: str | bytes) -> None:
         """
-        Publishes through the broker; without a Redis broker, the same as publish_local().
+        After connect_redis(): publishes on the Redis channel wse:<topic> so every instance (this one
+        included) delivers it exactly once to its subscribers. Never blocks: when Redis cannot take it,
+        the message goes to the dead-letter queue (get_dlq_entries()). Without Redis: publish_local().
+        """
+
+    def connect_redis(
+        self, url: str, *, cluster: bool | None = None, raw_compat: bool = False, max_pending: int = 1000000
+    ) -> None:
+        """
+        Scales out through Redis: redis://[[user]:password@]host[:port][/db] or rediss:// (TLS; options
+        ssl_ca_certs, ssl_cert_reqs, ssl_certfile, ssl_keyfile, ssl_check_hostname, connect_timeout).
+        Returns at once; the connection is made in the background, before or after start().
+        cluster=None asks the server (Redis Cluster -> sharded pub/sub); True/False forces the mode.
+        raw_compat=True speaks WSE 1.4's wire format (PSUBSCRIBE wse:*, raw payloads). max_pending caps
+        the publishes queued towards Redis. ValueError for a bad URL or option.
+        """
+
+    def redis_connected(self) -> bool:
+        """True while every Redis connection the broker needs is up."""
+
+    def get_dlq_entries(self) -> list[dict[str, Any]]:
+        """
+        Removes and returns the dead letters, oldest first: {channel, payload, error} dicts (payload
+        is bytes for binary publishes). At most the last 1000 are kept.
         """
 
     def subscribe_connection(self, conn_id: str, topics: Sequence[str]) -> bool:

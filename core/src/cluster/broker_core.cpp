@@ -21,7 +21,6 @@ constexpr std::chrono::milliseconds kTick{50};
 constexpr std::chrono::milliseconds kRefreshMinInterval{100};
 constexpr std::chrono::milliseconds kWaitLimit{5000};  // for a mode, a slot owner or the registry
 constexpr std::chrono::milliseconds kCommandTimeout{10000};
-constexpr std::uint8_t kMaxRedirects = 5;
 
 std::uint8_t breaker_rank(BreakerState s) {
   return s == BreakerState::Open ? 2 : (s == BreakerState::HalfOpen ? 1 : 0);

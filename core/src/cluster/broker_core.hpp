@@ -146,6 +146,7 @@ class NodeLink final : public RedisConnectionHandler {
   void reconcile();
   void set_confirmed(const std::string& name, SubState& st, bool on);
   void reset_subscriptions();
+  bool subscriptions_settled(Clock::time_point now);
   static std::string_view verb(SubKind kind, bool subscribe) noexcept;
 
   BrokerCore& core_;
@@ -160,6 +161,11 @@ class NodeLink final : public RedisConnectionHandler {
   std::vector<PublishItem> retry_;   // rejected by Redis, waiting for `due`
   bool holding_ = true;              // keep items while a (re)connection is being tried
   Clock::time_point hold_until_{};
+  // After the subscriber connection (re)connects, publishes wait (at most
+  // kResubscribeWait) until its subscriptions are back, so that this instance's
+  // own subscribers do not miss what it publishes meanwhile.
+  bool resubscribing_ = true;
+  Clock::time_point resubscribe_since_{};
 
   std::unordered_map<std::string, SubState> subs_;
   std::vector<std::string> dirty_;      // subs_ keys to reconcile

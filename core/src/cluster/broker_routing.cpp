@@ -14,6 +14,8 @@ namespace wse::cluster {
 
 namespace {
 
+constexpr std::uint8_t kMaxRedirects = 5;  // MOVED/ASK followed for one publish before it is dead-lettered
+
 PublishItem item_from(std::string topic, std::string payload, bool binary) {
   PublishItem item;
   item.channel = channel_for(topic);
@@ -335,7 +337,7 @@ void BrokerCore::flush_unrouted() {
 
 void BrokerCore::redirect(NodeLink& from, PublishItem&& item, const Redirect& where) {
   (void)from;
-  if (++item.redirects > 5) {
+  if (++item.redirects > kMaxRedirects) {
     dead_letter(std::move(item), "too many MOVED/ASK redirections for slot " + std::to_string(where.slot));
     return;
   }

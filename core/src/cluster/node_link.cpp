@@ -20,6 +20,7 @@ std::chrono::milliseconds total(const std::vector<std::chrono::milliseconds>& de
 // Grace after the last fast retry before held publishes go to the dead-letter queue.
 constexpr std::chrono::milliseconds kHoldGrace{100};
 constexpr std::chrono::milliseconds kSubRetry{1000};
+constexpr std::chrono::milliseconds kResubscribeWait{2000};
 
 }  // namespace
 
@@ -40,6 +41,8 @@ NodeLink::~NodeLink() { shutdown(nullptr); }
 void NodeLink::start() {
   const auto now = Clock::now();
   holding_ = true;
+  resubscribing_ = true;
+  resubscribe_since_ = now;
   hold_until_ = now + std::chrono::milliseconds(
                           static_cast<std::int64_t>(core_.options().url.connect_timeout_s * 1000));
   connect(cmd_, false);
@@ -153,6 +156,8 @@ void NodeLink::lost(Role& role, bool is_sub, const std::string& reason, bool est
   }
   if (is_sub) {
     reset_subscriptions();
+    resubscribing_ = true;
+    resubscribe_since_ = now;
   } else {
     std::vector<PublishItem> back;
     for (auto& e : expect_) {
@@ -230,9 +235,25 @@ void NodeLink::encode(const PublishItem& item, std::string& out) const {
   out.append("\r\n", 2);
 }
 
+bool NodeLink::subscriptions_settled(Clock::time_point now) {
+  if (!resubscribing_) return true;
+  bool settled = now - resubscribe_since_ > kResubscribeWait;
+  if (!settled && sub_ready()) {
+    settled = true;
+    for (const auto& [name, st] : subs_)
+      if (st.desired && !st.confirmed) {
+        settled = false;
+        break;
+      }
+  }
+  if (settled) resubscribing_ = false;
+  return settled;
+}
+
 void NodeLink::flush() {
   if (!cmd_ready()) return;
   const auto now = Clock::now();
+  if (!subscriptions_settled(now)) return;
   std::string& out = cmd_.conn->out();
   const std::size_t max_in_flight = core_.options().max_in_flight;
   while (!pending_.empty() && in_flight_ < max_in_flight) {
@@ -270,6 +291,7 @@ void NodeLink::on_batch_end(RedisConnection& conn) {
     flush();
   } else if (&conn == sub_.conn.get()) {
     reconcile();
+    if (resubscribing_) flush();
   }
 }
 

@@ -13,8 +13,7 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 RedisConnection::RedisConnection(asio::io_context& io, asio::ssl::context* tls, const RedisUrl& url,
                                  ConnectionTarget target, std::string client_name,
                                  RedisConnectionHandler& handler, RespLimits limits)
-    : io_(io),
-      tls_ctx_(tls),
+    : tls_ctx_(tls),
       url_(url),
       target_(std::move(target)),
       client_name_(std::move(client_name)),
@@ -134,7 +133,9 @@ void RedisConnection::start_handshake() {
 
 void RedisConnection::handle_handshake_reply(RespValue& reply) {
   const bool last = --handshake_replies_ == 0;
-  if (reply.is_error() && !(last && setname_pending_)) {
+  // CLIENT SETNAME may be refused (an ACL without it, a proxy): harmless. NOAUTH is not.
+  const bool tolerated = last && setname_pending_ && !reply.str.starts_with("NOAUTH");
+  if (reply.is_error() && !tolerated) {
     std::string why = reply.str;
     if (why.starts_with("WRONGPASS") || why.starts_with("NOAUTH") || why.find("AUTH") != std::string::npos) {
       fail("Redis refused the credentials of " + url_.redacted() + ": " + why);

@@ -79,7 +79,6 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void handle_handshake_reply(RespValue& reply);
   bool is_tls() const noexcept { return tls_stream_ != nullptr; }
 
-  asio::io_context& io_;
   asio::ssl::context* tls_ctx_;
   const RedisUrl& url_;
   ConnectionTarget target_;

@@ -1,0 +1,380 @@
+"""Real Redis for the scale-out tests: redis-server processes (standalone or a
+3-master Redis Cluster) on free ports, WSE instances in their own processes
+(tests/python/redis_instance.py), and WebSocket clients that record what they
+receive. Every process started here is stopped by its owner (kill by PID only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import redis
+from websockets.asyncio.client import ClientConnection, connect
+
+HERE = Path(__file__).resolve().parent
+INSTANCE_SCRIPT = HERE / "redis_instance.py"
+REDIS_SERVER = "redis-server"
+
+
+def cmd(client: redis.Redis, *args: Any) -> Any:
+    """A raw Redis command (redis-py leaves execute_command untyped)."""
+    return client.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_port(cluster_bus: bool = False) -> int:
+    """A free port; with cluster_bus also port + 10000 (Redis Cluster's bus port)."""
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        if port_is_free(port) and (not cluster_bus or port_is_free(port + 10000)):
+            return port
+    raise RuntimeError("no free port found")
+
+
+class RedisServer:
+    """One redis-server process. kill() and start() again reuse the same port."""
+
+    def __init__(self, workdir: Path, *args: str, cluster: bool = False) -> None:
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.args = list(args)
+        self.cluster = cluster
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.password: str | None = None
+        for i, a in enumerate(self.args):
+            if a == "--requirepass":
+                self.password = self.args[i + 1]
+
+    def command_line(self) -> list[str]:
+        cmd = [
+            REDIS_SERVER,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+            "--logfile",
+            str(self.workdir / "redis.log"),
+        ]
+        if self.cluster:
+            cmd += [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(self.workdir / "nodes.conf"),
+                "--cluster-node-timeout",
+                "5000",
+            ]
+        return cmd + self.args
+
+    def start(self) -> None:
+        """Starts on a free port (or on the previous one after kill())."""
+        fixed = self.port != 0
+        for _ in range(20 if not fixed else 1):
+            if not fixed:
+                self.port = pick_port(self.cluster)
+            self.proc = subprocess.Popen(
+                self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            if self._wait_ready(fixed):
+                return
+            self._reap()
+        raise RuntimeError(
+            f"redis-server did not start on port {self.port}: see {self.workdir / 'redis.log'}"
+        )
+
+    def _wait_ready(self, fixed: bool) -> bool:
+        deadline = time.monotonic() + (10 if fixed else 5)
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                if not fixed:
+                    return False
+                # The port may still be held by the killed process' last moments; try again.
+                time.sleep(0.05)
+                self.proc = subprocess.Popen(
+                    self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+                continue
+            try:
+                if self.client().ping():
+                    return True
+            except (redis.ConnectionError, redis.ResponseError, OSError):
+                time.sleep(0.02)
+        return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_timeout=5)
+
+    def url(self, scheme: str = "redis", auth: str = "") -> str:
+        return f"{scheme}://{auth}127.0.0.1:{self.port}"
+
+    def _reap(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to the clients, like a crash."""
+        self._reap()
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGCONT)
+        self._reap()
+
+
+class RedisCluster:
+    """Three masters, no replicas, slots split evenly (CLUSTER ADDSLOTSRANGE + MEET)."""
+
+    def __init__(self, workdir: Path, masters: int = 3) -> None:
+        self.nodes = [RedisServer(workdir / f"node{i}", cluster=True) for i in range(masters)]
+
+    def start(self) -> None:
+        for n in self.nodes:
+            n.start()
+        per = 16384 // len(self.nodes)
+        for i, n in enumerate(self.nodes):
+            last = 16383 if i == len(self.nodes) - 1 else (i + 1) * per - 1
+            cmd(n.client(), "CLUSTER", "ADDSLOTSRANGE", i * per, last)
+        first = self.nodes[0].client()
+        for n in self.nodes[1:]:
+            cmd(first, "CLUSTER", "MEET", "127.0.0.1", n.port)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if all(self._converged(n) for n in self.nodes):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("Redis Cluster did not converge")
+
+    def _converged(self, node: RedisServer) -> bool:
+        c = node.client()
+        info = cmd(c, "CLUSTER", "INFO")
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        if "cluster_state:ok" not in text:
+            return False
+        return len(cmd(c, "CLUSTER", "SLOTS")) == len(self.nodes)
+
+    def url(self) -> str:
+        return self.nodes[0].url()
+
+    def shard_channels(self) -> list[set[str]]:
+        """The sharded channels each master holds subscriptions for."""
+        out = []
+        for n in self.nodes:
+            names = cmd(n.client(), "PUBSUB", "SHARDCHANNELS")
+            out.append({x.decode() if isinstance(x, bytes) else str(x) for x in names})
+        return out
+
+    def stop(self) -> None:
+        for n in self.nodes:
+            n.stop()
+
+
+class Instance:
+    """A WSE server in its own process (redis_instance.py), steered by JSON lines."""
+
+    def __init__(self, name: str, redis_url: str, **connect: Any) -> None:
+        self.name = name
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(INSTANCE_SCRIPT), name, redis_url, json.dumps(connect)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self._lock = threading.Lock()
+        hello = self._read()
+        self.port = int(hello["port"])
+        self.pid = self.proc.pid
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"instance {self.name} died: {err}")
+        return dict(json.loads(line))
+
+    def call(self, op: str, **args: Any) -> dict[str, Any]:
+        with self._lock:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+            self.proc.stdin.flush()
+            reply = self._read()
+        if not reply.get("ok"):
+            raise RuntimeError(f"instance {self.name}: {op} failed: {reply.get('error')}")
+        return reply
+
+    def health(self) -> dict[str, Any]:
+        return dict(self.call("health")["health"])
+
+    def wait(self, what: str, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        health = self.health()
+        while time.monotonic() < deadline:
+            if predicate(health):
+                return health
+            time.sleep(0.02)
+            health = self.health()
+        raise AssertionError(f"instance {self.name}: timed out waiting for {what}; health: {health}")
+
+    def wait_connected(self, subscriptions: int | None = None, timeout: float = 10.0) -> dict[str, Any]:
+        def ok(h: dict[str, Any]) -> bool:
+            return bool(h["redis_connected"]) and (
+                subscriptions is None or h["redis_subscriptions"] == subscriptions
+            )
+
+        return self.wait(f"Redis connected with {subscriptions} subscriptions", ok, timeout)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(Exception):
+                self.call("stop")
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if f is not None:
+                f.close()
+
+
+@contextlib.contextmanager
+def instances(count: int, redis_url: str, **connect: Any) -> Iterator[list[Instance]]:
+    started: list[Instance] = []
+    try:
+        for i in range(count):
+            started.append(Instance(f"i{i}", redis_url, **connect))
+        yield started
+    finally:
+        for inst in started:
+            inst.close()
+
+
+class Receiver:
+    """A WebSocket client on one instance with its own subscriptions; records
+    (publisher, topic, i) for every message of the form the instances publish."""
+
+    def __init__(self, instance: Instance, topics: list[str]) -> None:
+        self.instance = instance
+        self.topics = topics
+        self.got: list[tuple[str, str, int]] = []
+        self.other: list[str | bytes] = []
+        self.ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        self.ws = await connect(f"ws://127.0.0.1:{self.instance.port}/", max_size=None)
+        await self.ws.recv()  # server_ready
+        request = {"t": "subscription_update", "p": {"action": "subscribe", "topics": self.topics}}
+        await self.ws.send(json.dumps(request))
+        ack = await self.ws.recv()
+        assert isinstance(ack, str), ack
+        assert '"subscription_update"' in ack, ack
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        assert self.ws is not None
+        with contextlib.suppress(Exception):
+            async for frame in self.ws:
+                text = frame.decode() if isinstance(frame, bytes) else frame
+                if text.startswith("{") and '"pub"' in text:
+                    m = json.loads(text)
+                    self.got.append((m["pub"], m["topic"], int(m["i"])))
+                else:
+                    self.other.append(frame)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._task is not None:
+            await self._task
+
+
+def glob_match(pattern: str, topic: str) -> bool:
+    """Our glob semantics ('*' any run, '?' one character), independent of the server's code."""
+    if not pattern:
+        return not topic
+    if pattern[0] == "*":
+        return any(glob_match(pattern[1:], topic[k:]) for k in range(len(topic) + 1))
+    return bool(topic) and pattern[0] in ("?", topic[0]) and glob_match(pattern[1:], topic[1:])
+
+
+def wants(topics: list[str], topic: str) -> bool:
+    return any(t == topic or (("*" in t or "?" in t) and glob_match(t, topic)) for t in topics)
+
+
+async def settle(receivers: list[Receiver], expected: dict[int, int], timeout: float = 15.0) -> None:
+    """Waits until every receiver has at least its expected count, then a little longer for extras."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(len(r.got) >= expected[id(r)] for r in receivers):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)  # a duplicate would arrive right behind
+
+
+def assert_exactly_once(receiver: Receiver, published: list[tuple[str, str, int]]) -> None:
+    expected = [m for m in published if wants(receiver.topics, m[1])]
+    got = receiver.got
+    dupes = len(got) - len(set(got))
+    missing = set(expected) - set(got)
+    extra = set(got) - set(expected)
+    assert dupes == 0, f"{receiver.topics}: {dupes} duplicates"
+    assert not missing, f"{receiver.topics}: {len(missing)} lost, e.g. {sorted(missing)[:5]}"
+    assert not extra, f"{receiver.topics}: {len(extra)} not subscribed, e.g. {sorted(extra)[:5]}"
+    last: dict[tuple[str, str], int] = {}
+    for pub, topic, i in got:
+        assert last.get((pub, topic), -1) < i, f"{receiver.topics}: order broken for {pub}/{topic} at {i}"
+        last[(pub, topic)] = i

@@ -1,0 +1,319 @@
+"""The Redis side of the WSEServer API, in process: connect_redis (URLs, before
+or after start, AUTH, SELECT, TLS), publish through Redis, redis_connected,
+health_snapshot keys, get_dlq_entries, and the queue bound."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from redis_support import RedisServer, cmd, pick_port
+from server_support import wait_for
+from websockets.asyncio.client import connect
+
+from wse_server import RustWSEServer, WSEServer
+
+pytestmark = pytest.mark.redis
+
+SEED_KEYS = {
+    "connections": int,
+    "inbound_queue_depth": int,
+    "inbound_dropped": int,
+    "redis_connected": bool,
+    "redis_messages_received": int,
+    "redis_messages_published": int,
+    "redis_messages_delivered": int,
+    "redis_messages_dropped": int,
+    "redis_publish_errors": int,
+    "redis_reconnect_count": int,
+    "redis_dlq_size": int,
+    "uptime_secs": float,
+}
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(Path(tmp_path_factory.mktemp("redis-api")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server() -> Iterator[WSEServer]:
+    s = WSEServer("127.0.0.1", 0, io_threads=1, subscription_policy=["*"])
+    yield s
+    s.stop()
+
+
+async def subscribed_client(server: WSEServer, topics: list[str]) -> Any:
+    ws = await connect(f"ws://127.0.0.1:{server.port}/")
+    await ws.recv()
+    await ws.send(
+        '{"t":"subscription_update","p":{"action":"subscribe","topics":'
+        + str(topics).replace("'", '"')
+        + "}}"
+    )
+    await ws.recv()
+    return ws
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://localhost", "unsupported scheme 'http'"),
+        ("localhost:6379", "missing scheme"),
+        ("redis://", "missing host"),
+        ("redis://h:70000", "port"),
+        ("redis://h/zero", "db"),
+        ("redis://h?tls=1", "unknown query option 'tls'"),
+        ("redis://h?ssl_cert_reqs=none", "rediss://"),
+        ("rediss://h?ssl_ca_certs=/nonexistent/ca.pem", "cannot load ssl_ca_certs"),
+    ],
+)
+def test_bad_urls_raise_value_error(server: WSEServer, url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=r"Redis URL|ssl_ca_certs") as info:
+        server.connect_redis(url)
+    assert message in str(info.value)
+    assert not server.redis_connected()
+
+
+def test_bad_options_raise(server: WSEServer) -> None:
+    with pytest.raises(ValueError, match="max_pending"):
+        server.connect_redis("redis://h", max_pending=0)
+    with pytest.raises(ValueError, match="database 0"):
+        server.connect_redis("redis://h/2", cluster=True)
+    with pytest.raises(TypeError):
+        server.connect_redis("redis://h", True)  # type: ignore[call-arg]
+
+
+def test_health_snapshot_has_the_seed_keys(server: WSEServer, redis_server: RedisServer) -> None:
+    h = server.health_snapshot()
+    for key, kind in SEED_KEYS.items():
+        assert isinstance(h[key], kind), key
+    assert h["redis_mode"] == "off"
+    server.start()
+    server.connect_redis(redis_server.url())
+    wait_for(server.redis_connected, what="Redis")
+    h = server.health_snapshot()
+    for key, kind in SEED_KEYS.items():
+        assert isinstance(h[key], kind), key
+    assert h["redis_connected"] is True
+    assert h["redis_mode"] == "standalone"
+    assert h["redis_nodes"] == h["redis_nodes_connected"] == 1
+    assert h["redis_connect_breaker"] == h["redis_publish_breaker"] == "closed"
+
+
+async def test_connect_before_start_and_publish_through_redis(redis_server: RedisServer) -> None:
+    server = RustWSEServer("127.0.0.1", 0, io_threads=1, subscription_policy=["*"])
+    server.connect_redis(redis_server.url())  # remembered; used by start()
+    assert not server.redis_connected()
+    server.start()
+    try:
+        wait_for(server.redis_connected, what="Redis")
+        ws = await subscribed_client(server, ["api:*"])
+        wait_for(lambda: server.health_snapshot()["redis_subscriptions"] == 1, what="PSUBSCRIBE")
+        server.publish("api:1", "text")
+        server.publish("api:2", b"\x00\x01binary")
+        assert await asyncio.wait_for(ws.recv(), 5) == "text"
+        assert await asyncio.wait_for(ws.recv(), 5) == b"\x00\x01binary"
+        server.publish_local("api:3", "local")  # never touches Redis
+        assert await asyncio.wait_for(ws.recv(), 5) == "local"
+        h = server.health_snapshot()
+        assert h["redis_messages_published"] == 2
+        assert h["redis_messages_delivered"] == 2
+        await ws.close()
+        # Restart: the connection comes back with the new run.
+        server.stop()
+        server.start()
+        wait_for(server.redis_connected, what="Redis after a restart")
+    finally:
+        server.stop()
+
+
+async def test_publish_without_redis_is_publish_local(server: WSEServer) -> None:
+    server.start()
+    ws = await subscribed_client(server, ["plain"])
+    server.publish("plain", "no broker")
+    assert await asyncio.wait_for(ws.recv(), 5) == "no broker"
+    assert server.get_dlq_entries() == []
+    assert not server.redis_connected()
+    await ws.close()
+
+
+def test_dead_letters_drain_with_their_type(server: WSEServer) -> None:
+    server.start()
+    server.connect_redis(f"redis://127.0.0.1:{pick_port()}?connect_timeout=1")  # nothing listens
+    wait_for(lambda: server.health_snapshot()["redis_last_error"] != "", what="a failed attempt")
+    server.publish("t", "hello")
+    server.publish("t", b"\xffbytes")
+    wait_for(lambda: server.health_snapshot()["redis_dlq_size"] == 2, what="dead letters")
+    entries = server.get_dlq_entries()
+    assert entries == [
+        {"channel": "wse:t", "payload": "hello", "error": "Redis disconnected"},
+        {"channel": "wse:t", "payload": b"\xffbytes", "error": "Redis disconnected"},
+    ]
+    assert server.get_dlq_entries() == []
+    h = server.health_snapshot()
+    assert h["redis_publish_errors"] == 2
+    assert h["redis_dlq_size"] == 0
+    assert "cannot connect" in h["redis_last_error"] or "refused" in h["redis_last_error"].lower()
+
+
+def test_dead_letter_ring_keeps_the_last_thousand(server: WSEServer) -> None:
+    server.start()
+    server.connect_redis(f"redis://127.0.0.1:{pick_port()}")
+    wait_for(lambda: server.health_snapshot()["redis_last_error"] != "", what="a failed attempt")
+    for i in range(1500):
+        server.publish("t", str(i))
+    wait_for(lambda: server.health_snapshot()["redis_publish_errors"] == 1500, what="1500 failures")
+    h = server.health_snapshot()
+    assert h["redis_dlq_size"] == 1000
+    assert h["redis_dlq_evicted"] == 500
+    assert [e["payload"] for e in server.get_dlq_entries()] == [str(i) for i in range(500, 1500)]
+
+
+def test_queue_bound_sends_the_excess_to_the_dlq(server: WSEServer, redis_server: RedisServer) -> None:
+    server.start()
+    server.connect_redis(redis_server.url(), max_pending=100)
+    wait_for(server.redis_connected, what="Redis")
+    redis_server.pause()
+    try:
+        for i in range(1000):
+            server.publish("bound", str(i))
+        h = server.health_snapshot()
+        assert h["redis_pending"] == 100
+        assert h["redis_publish_errors"] == 900
+    finally:
+        redis_server.resume()
+    wait_for(lambda: server.health_snapshot()["redis_messages_published"] == 100, what="the 100 queued")
+    errors = {e["error"] for e in server.get_dlq_entries()}
+    assert len(errors) == 1
+    assert errors.pop().startswith("publish queue full")
+
+
+def test_auth_user_password_and_select(tmp_path: Path) -> None:
+    secured = RedisServer(tmp_path / "auth", "--requirepass", "s3cret")
+    secured.start()
+    try:
+        cmd(secured.client(), "ACL", "SETUSER", "app", "on", ">app-pw", "~*", "&*", "+@all")
+        bad = WSEServer("127.0.0.1", 0, io_threads=1)
+        bad.start()
+        try:
+            bad.connect_redis(secured.url())  # no password
+            wait_for(lambda: bad.health_snapshot()["redis_last_error"] != "", what="the refusal")
+            assert not bad.redis_connected()
+            assert "NOAUTH" in bad.health_snapshot()["redis_last_error"]
+            bad.connect_redis(secured.url(auth=":wrong@"))
+            wait_for(lambda: "WRONGPASS" in bad.health_snapshot()["redis_last_error"], what="WRONGPASS")
+            assert "wrong" not in bad.health_snapshot()["redis_last_error"].replace("WRONGPASS", "")
+        finally:
+            bad.stop()
+        for auth in (":s3cret@", "app:app-pw@", "app:app%2Dpw@"):
+            good = WSEServer("127.0.0.1", 0, io_threads=1)
+            good.start()
+            try:
+                good.connect_redis(secured.url(auth=auth) + "/5")
+                wait_for(good.redis_connected, what=f"AUTH with {auth}")
+                clients = secured.client().client_list()
+                ours = [c for c in clients if c["name"].startswith("wse-")]
+                assert len(ours) == 2
+                assert {c["db"] for c in ours} == {"5"}
+            finally:
+                good.stop()
+    finally:
+        secured.stop()
+
+
+def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1, written as PEM files."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wse test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = (directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+async def test_rediss_tls_verifies_the_server(tmp_path: Path) -> None:
+    ca, cert, key = make_tls_files(tmp_path)
+    tls_port = pick_port()
+    tls = RedisServer(
+        tmp_path / "tls",
+        "--tls-port",
+        str(tls_port),
+        "--tls-cert-file",
+        str(cert),
+        "--tls-key-file",
+        str(key),
+        "--tls-ca-cert-file",
+        str(ca),
+        "--tls-auth-clients",
+        "no",
+    )
+    tls.start()
+    base = f"rediss://127.0.0.1:{tls_port}"
+    try:
+        untrusted = WSEServer("127.0.0.1", 0, io_threads=1)
+        untrusted.start()
+        try:
+            untrusted.connect_redis(base)  # system CAs do not know our test CA
+            wait_for(lambda: "TLS" in untrusted.health_snapshot()["redis_last_error"], what="a TLS failure")
+            assert not untrusted.redis_connected()
+        finally:
+            untrusted.stop()
+        for url in (f"{base}?ssl_ca_certs={ca}", f"{base}?ssl_cert_reqs=none"):
+            s = WSEServer("127.0.0.1", 0, io_threads=1, subscription_policy=["*"])
+            s.start()
+            try:
+                s.connect_redis(url)
+                wait_for(s.redis_connected, what=f"TLS connection with {url}")
+                ws = await subscribed_client(s, ["secure"])
+                wait_for(lambda: s.health_snapshot()["redis_subscriptions"] == 1, what="SUBSCRIBE")  # noqa: B023
+                s.publish("secure", "over TLS")
+                assert await asyncio.wait_for(ws.recv(), 5) == "over TLS"
+                await ws.close()
+            finally:
+                s.stop()
+    finally:
+        tls.stop()

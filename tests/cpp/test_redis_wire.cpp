@@ -186,28 +186,34 @@ TEST(Resp, ReaderRejectsGarbageAndLimits) {
 // ---- pub/sub pushes --------------------------------------------------------------------
 
 TEST(PubSub, ClassifiesDeliveriesAndConfirmations) {
-  auto m = classify_push(parse_one("*3\r\n$7\r\nmessage\r\n$5\r\nwse:a\r\n$1\r\nx\r\n"));
+  const RespValue r0 = parse_one("*3\r\n$7\r\nmessage\r\n$5\r\nwse:a\r\n$1\r\nx\r\n");
+  auto m = classify_push(r0);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, PushKind::Message);
   EXPECT_EQ(m->channel, "wse:a");
   EXPECT_EQ(m->payload, "x");
-  m = classify_push(parse_one("*4\r\n$8\r\npmessage\r\n$5\r\nwse:*\r\n$5\r\nwse:a\r\n$1\r\ny\r\n"));
+  const RespValue r1 = parse_one("*4\r\n$8\r\npmessage\r\n$5\r\nwse:*\r\n$5\r\nwse:a\r\n$1\r\ny\r\n");
+  m = classify_push(r1);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, PushKind::PMessage);
   EXPECT_EQ(m->pattern, "wse:*");
   EXPECT_EQ(m->payload, "y");
-  m = classify_push(parse_one("*3\r\n$8\r\nsmessage\r\n$5\r\nwse:a\r\n$1\r\nz\r\n"));
+  const RespValue r2 = parse_one("*3\r\n$8\r\nsmessage\r\n$5\r\nwse:a\r\n$1\r\nz\r\n");
+  m = classify_push(r2);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, PushKind::SMessage);
-  m = classify_push(parse_one("*3\r\n$10\r\nssubscribe\r\n$5\r\nwse:a\r\n:2\r\n"));
+  const RespValue r3 = parse_one("*3\r\n$10\r\nssubscribe\r\n$5\r\nwse:a\r\n:2\r\n");
+  m = classify_push(r3);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, PushKind::SSubscribe);
   EXPECT_EQ(m->count, 2);
-  m = classify_push(parse_one("*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"));
+  const RespValue r4 = parse_one("*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n");
+  m = classify_push(r4);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, PushKind::Unsubscribe);
   EXPECT_TRUE(m->channel.empty());
-  m = classify_push(parse_one("*2\r\n$4\r\npong\r\n$0\r\n\r\n"));
+  const RespValue r5 = parse_one("*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+  m = classify_push(r5);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->kind, PushKind::Pong);
   EXPECT_TRUE(is_delivery(PushKind::SMessage));

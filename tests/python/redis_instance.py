@@ -11,6 +11,8 @@ answers one JSON command per stdin line with one JSON line on stdout:
                                      publish_local on topic + ":local"), recording each
                                      publish's time and whether redis_connected() held
   stream_stop                     -> {"log": [[i, t_unix, connected], ...]}
+  paced topics rate seconds       -> publishes about `rate` messages/s for `seconds`
+                                     (round robin over topics), then {"sent": n, "elapsed": s}
   dlq                             -> {"entries": [...]} (drains)
   stop                            -> stops the server and exits
 """
@@ -76,6 +78,21 @@ def main() -> None:
                         send(topic, json.dumps({"pub": name, "topic": topic, "i": i}))
                         sent += 1
                 reply["sent"] = sent
+            elif op == "paced":
+                topics, rate, seconds = cmd["topics"], float(cmd["rate"]), float(cmd["seconds"])
+                start = time.monotonic()
+                sent = 0
+                while (now := time.monotonic() - start) < seconds:
+                    due = int(now * rate)
+                    while sent < due:
+                        topic = topics[sent % len(topics)]
+                        i = counters.get(topic, 0)
+                        counters[topic] = i + 1
+                        server.publish(topic, json.dumps({"pub": name, "topic": topic, "i": i}))
+                        sent += 1
+                    time.sleep(0.0005)
+                reply["sent"] = sent
+                reply["elapsed"] = time.monotonic() - start
             elif op == "stream_start":
                 streamer = Streamer(server, name, cmd["topic"], float(cmd["period_ms"]))
             elif op == "stream_stop":

@@ -34,10 +34,14 @@ def handshake(port: int, topics: list[str]) -> socket.socket:
     buf = b""
     while b"\r\n\r\n" not in buf:
         buf += s.recv(4096)
-    payload = json.dumps({"t": "subscription_update", "p": {"action": "subscribe", "topics": topics}}).encode()
+    payload = json.dumps(
+        {"t": "subscription_update", "p": {"action": "subscribe", "topics": topics}}
+    ).encode()
     mask = os.urandom(4)
-    head = bytes([0x81, 0x80 | 126]) + struct.pack(">H", len(payload)) if len(payload) >= 126 else bytes(
-        [0x81, 0x80 | len(payload)]
+    head = (
+        bytes([0x81, 0x80 | 126]) + struct.pack(">H", len(payload))
+        if len(payload) >= 126
+        else bytes([0x81, 0x80 | len(payload)])
     )
     s.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
     # Wait for the acknowledgement (after server_ready).
@@ -116,7 +120,11 @@ def main() -> None:
     sys.stdin.readline()
     stop.set()
     t.join()
-    print(json.dumps({"bytes": total[0], "checked": checker.checked, "gaps": checker.gaps, "dups": checker.dups}))
+    print(
+        json.dumps(
+            {"bytes": total[0], "checked": checker.checked, "gaps": checker.gaps, "dups": checker.dups}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -107,12 +107,13 @@ PEER_SCRIPT = textwrap.dedent(
     payload = "x" * 64
     start = time.perf_counter()
     for i in range(n):
-        s.broadcast("bench:%d" % (i % 8), payload)
+        s.broadcast(f"bench:{i % 8}", payload)
     called = time.perf_counter() - start
     while s.health_snapshot()["redis_messages_published"] < n and time.perf_counter() - start < 120:
         time.sleep(0.001)
     acked = time.perf_counter() - start
-    print(json.dumps({"calls_per_s": n / called, "acked_per_s": s.health_snapshot()["redis_messages_published"] / acked}))
+    done = s.health_snapshot()["redis_messages_published"]
+    print(json.dumps({"calls_per_s": n / called, "acked_per_s": done / acked}))
     s.stop()
     """
 )
@@ -130,7 +131,9 @@ def peer_publish_rate(url: str, messages: int, workdir: Path) -> dict[str, float
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def fanout(url: str, redis_pids: list[int], rate: float, seconds: float, conns: int, topics: int) -> dict[str, Any]:
+def fanout(
+    url: str, redis_pids: list[int], rate: float, *, seconds: float, conns: int, topics: int
+) -> dict[str, Any]:
     names = [f"fan:{{{i}}}" for i in range(topics)]  # hash tags: slots spread over the masters
     pub = Instance("pub", url)
     receivers = [Instance(f"r{i}", url) for i in range(2)]
@@ -139,7 +142,13 @@ def fanout(url: str, redis_pids: list[int], rate: float, seconds: float, conns: 
         for r in receivers:
             clients.append(
                 subprocess.Popen(
-                    [sys.executable, str(Path(__file__).parent / "drain_clients.py"), str(r.port), str(conns), json.dumps(names)],
+                    [
+                        sys.executable,
+                        str(Path(__file__).parent / "drain_clients.py"),
+                        str(r.port),
+                        str(conns),
+                        json.dumps(names),
+                    ],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
@@ -162,7 +171,8 @@ def fanout(url: str, redis_pids: list[int], rate: float, seconds: float, conns: 
         cpu = {pid: cpu_seconds(pid) - cpu0[pid] for pid in redis_pids}
         results = []
         for c in clients:
-            assert c.stdin is not None and c.stdout is not None
+            assert c.stdin is not None
+            assert c.stdout is not None
             c.stdin.write("\n")
             c.stdin.flush()
             results.append(json.loads(c.stdout.readline()))
@@ -190,19 +200,24 @@ def fanout(url: str, redis_pids: list[int], rate: float, seconds: float, conns: 
             inst.close()
 
 
-def best_fanout(url: str, pids: list[int], rates: list[float], seconds: float, conns: int) -> list[dict[str, Any]]:
+def best_fanout(
+    url: str, pids: list[int], rates: list[float], seconds: float, conns: int
+) -> list[dict[str, Any]]:
     rows = []
     for rate in rates:
-        row = fanout(url, pids, rate, seconds, conns, topics=8)
+        row = fanout(url, pids, rate, seconds=seconds, conns=conns, topics=8)
         rows.append(row)
-        print(f"  fan-out at {rate:,.0f} msg/s: {row['deliveries_per_s']:,.0f} deliveries/s, gaps {row['gaps']}", flush=True)
+        rate_text, got = f"{rate:,.0f}", f"{row['deliveries_per_s']:,.0f}"
+        print(f"  fan-out at {rate_text} msg/s: {got} deliveries/s, gaps {row['gaps']}", flush=True)
         if row["gaps"] or row["slow_closed"] or row["published_per_s"] < 0.9 * rate:
             break
     return rows
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="short smoke run")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
@@ -226,7 +241,12 @@ def main() -> int:
             report["wse_publish"] = wse_publish_rate(single.url(), n, 8)
             report["peer_publish"] = peer_publish_rate(single.url(), n // 4, work)
             os.sched_setaffinity(0, range(os.cpu_count() or 1))
-            subprocess.run(["taskset", "-a", "-p", "-c", "0-%d" % ((os.cpu_count() or 1) - 1), str(single.proc.pid)], check=False, capture_output=True)
+            every_cpu = f"0-{(os.cpu_count() or 1) - 1}"
+            subprocess.run(
+                ["taskset", "-a", "-p", "-c", every_cpu, str(single.proc.pid)],
+                check=False,
+                capture_output=True,
+            )
             print("fan-out, one redis-server", flush=True)
             report["fanout_single"] = best_fanout(single.url(), [single.proc.pid], rates, seconds, conns)
         finally:
@@ -251,15 +271,18 @@ def main() -> int:
 
 def print_report(r: dict[str, Any]) -> None:
     p1, p32 = r["redis_benchmark_p1"], r["redis_benchmark_p32"]
-    w, wc, peer = r["wse_publish"], r["wse_publish_cluster"], r["peer_publish"]
+
+    def row(label: str, rate: float) -> None:
+        print(f"| {label} | {rate:,.0f} | {rate / p1:.2f} | {rate / p32:.2f} |")
+
     print("\n| Publisher (64-byte payload) | PUBLISH/s acknowledged | vs redis-benchmark -P 1 | vs -P 32 |")
     print("|---|---:|---:|---:|")
-    print(f"| redis-benchmark, 50 conns, unpipelined | {p1:,.0f} | 1.00 | {p1 / p32:.2f} |")
-    print(f"| redis-benchmark, 50 conns, -P 32 | {p32:,.0f} | {p32 / p1:.2f} | 1.00 |")
-    print(f"| WSE publish() from Python, 1 Redis | {w['acked_per_s']:,.0f} | {w['acked_per_s'] / p1:.2f} | {w['acked_per_s'] / p32:.2f} |")
-    print(f"| WSE publish() from Python, 3-master cluster | {wc['acked_per_s']:,.0f} | {wc['acked_per_s'] / p1:.2f} | {wc['acked_per_s'] / p32:.2f} |")
-    if peer:
-        print(f"| WSE 1.4.2 broadcast() from Python, 1 Redis | {peer['acked_per_s']:,.0f} | {peer['acked_per_s'] / p1:.2f} | {peer['acked_per_s'] / p32:.2f} |")
+    row("redis-benchmark, 50 conns, unpipelined", p1)
+    row("redis-benchmark, 50 conns, -P 32", p32)
+    row("WSE publish() from Python, 1 Redis", r["wse_publish"]["acked_per_s"])
+    row("WSE publish() from Python, 3-master cluster", r["wse_publish_cluster"]["acked_per_s"])
+    if r["peer_publish"]:
+        row("WSE 1.4.2 broadcast() from Python, 1 Redis", r["peer_publish"]["acked_per_s"])
     print("| WSE 1.4.2 published figure (unpipelined) | ~13,000 | | |")
 
     def best(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -267,10 +290,14 @@ def print_report(r: dict[str, Any]) -> None:
         return max(ok or rows, key=lambda x: x["deliveries_per_s"])
 
     bs, bc = best(r["fanout_single"]), best(r["fanout_cluster"])
-    print("\n| Fan-out (1 publisher, 2 receiving instances) | deliveries/s, 0 gaps | messages/s | Redis CPU s per master |")
+    print(
+        "\n| Fan-out (1 publisher, 2 receiving instances) | deliveries/s, 0 gaps | messages/s | Redis CPU s |"
+    )
     print("|---|---:|---:|---|")
     for label, b in (("1 redis-server", bs), ("3-master cluster", bc)):
-        print(f"| {label} | {b['deliveries_per_s']:,.0f} | {b['published_per_s']:,.0f} | {b['redis_cpu_s']} |")
+        print(
+            f"| {label} | {b['deliveries_per_s']:,.0f} | {b['published_per_s']:,.0f} | {b['redis_cpu_s']} |"
+        )
     print(f"| ratio 3 shards / 1 shard | {bc['deliveries_per_s'] / bs['deliveries_per_s']:.2f} | | |")
     print("| WSE 1.4.2 published figure (32 cores) | 1,040,000 | | |")
 

@@ -215,13 +215,15 @@ server::BrokerHealth BrokerCore::health() const {
 void BrokerCore::drain_mailbox() {
   std::vector<Incoming> pubs;
   std::vector<std::pair<std::string, bool>> interests;
+  bool stopping = false;
   {
     std::lock_guard lock(mu_);
     pubs.swap(in_publish_);
     interests.swap(in_interest_);
     wake_posted_ = false;
+    stopping = stopped_;
   }
-  if (stopped_) {
+  if (stopping) {
     for (auto& in : pubs) {
       PublishItem item;
       item.topic = std::move(in.topic);

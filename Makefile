@@ -1,5 +1,5 @@
 # Thin entry points; the work lives in scripts/ (CI calls the same scripts).
-.PHONY: setup build run test test-cpp test-python lint stubs spec bench fuzz clean
+.PHONY: setup build run test test-cpp test-python lint stubs spec bench bench-redis fuzz clean
 
 setup:            ## install system packages, create .venv, build and install the package (idempotent)
 	@bash scripts/setup.sh
@@ -29,6 +29,9 @@ spec:             ## re-render spec/protocol.json into C++/Python constants
 
 bench: setup      ## run the side-by-side benchmarks (see docs/BENCHMARKS.md)
 	@bash scripts/bench.sh
+
+bench-redis: setup  ## only the Redis scale-out benchmarks (docs/BENCHMARKS.md, "Redis scale-out")
+	@bash scripts/bench.sh redis
 
 fuzz: setup       ## run the libFuzzer targets for a bounded time
 	@bash scripts/fuzz.sh

@@ -6,6 +6,8 @@
 #                                    --workloads fanout_100,echo --peers wse,raw --unpinned)
 #   scripts/bench.sh render [FILE]   print the markdown tables of a load result (default bench/results/load.json)
 #   scripts/bench.sh client [...]    Python client: async for vs a bare websockets loop (bench/client/bench_recv.py)
+#   scripts/bench.sh redis [...]     Redis scale-out: PUBLISH rates vs redis-benchmark, fan-out on 1 vs 3 shards
+#                                    (bench/redis/run_redis.py options, e.g. --quick, --json FILE)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -42,10 +44,12 @@ case "$what" in
   load) load "$@" ;;
   render) .venv/bin/python bench/load/render.py "$@" ;;
   client) .venv/bin/python bench/client/bench_recv.py "$@" ;;
+  redis) .venv/bin/python bench/redis/run_redis.py --json bench/results/redis.json "$@" ;;
   all)
     .venv/bin/python bench/micro/run_utils.py
     .venv/bin/python bench/client/bench_recv.py
+    .venv/bin/python bench/redis/run_redis.py --json bench/results/redis.json
     load "$@"
     ;;
-  *) echo "usage: scripts/bench.sh [all|utils|load|render|client] [options]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [all|utils|load|render|client|redis] [options]" >&2; exit 2 ;;
 esac

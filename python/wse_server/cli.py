@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
@@ -95,6 +96,17 @@ SERVE_OPTIONS: tuple[Option, ...] = (
     Option("--encryption", _bool, True, "offer end-to-end encryption to clients asking ?encryption=true"),
     Option("--allowed-origins", _list, [], "comma-separated Origin values allowed to connect (empty = any)"),
     Option(
+        "--redis-url",
+        str,
+        None,
+        "scale out through Redis: redis://[[user]:password@]host[:port][/db] or rediss:// (TLS); "
+        "unset = one instance",
+    ),
+    Option(
+        "--redis-cluster", str, "auto", "auto (ask the server), yes (Redis Cluster, sharded pub/sub) or no"
+    ),
+    Option("--redis-raw-compat", _bool, False, "WSE 1.4's format on Redis (PSUBSCRIBE wse:*, raw payloads)"),
+    Option(
         "--demo-interval", float, 1.0, "seconds between demo ticks published on topic demo:ticks; 0 = off"
     ),
     Option("--log-level", str, "INFO", "DEBUG, INFO, WARNING or ERROR"),
@@ -169,6 +181,9 @@ def _banner(args: argparse.Namespace, port: int, token: str | None, generated: b
         "    asyncio.run(main())",
         "  Ctrl+C stops the server gracefully.",
     ]
+    if args.redis_url:
+        shown = re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", args.redis_url)
+        lines.insert(2, f"  scaling out through Redis at {shown}: publish() reaches every instance")
     return "\n".join(lines)
 
 
@@ -210,6 +225,13 @@ def serve(args: argparse.Namespace) -> int:
             batch_scheduling=args.batch_scheduling,
             encryption=args.encryption,
         )
+        if args.redis_url:
+            modes = {"auto": None, "yes": True, "no": False}
+            if args.redis_cluster not in modes:
+                raise ValueError(f"--redis-cluster must be auto, yes or no, not {args.redis_cluster!r}")
+            server.connect_redis(
+                args.redis_url, cluster=modes[args.redis_cluster], raw_compat=args.redis_raw_compat
+            )
         server.start()
     except (ValueError, RuntimeError) as exc:
         print(f"wse serve: {exc}", file=sys.stderr)
@@ -237,7 +259,8 @@ def serve(args: argparse.Namespace) -> int:
             for kind, conn_id, data in server.drain_inbound(256, 50):
                 handle_event(server, kind, conn_id, data)
             if next_tick is not None and time.monotonic() >= next_tick:
-                server.publish_local(
+                # With Redis, the ticks of every instance reach the clients of every instance.
+                (server.publish if args.redis_url else server.publish_local)(
                     "demo:ticks",
                     json.dumps(
                         {"t": "demo_tick", "p": {"seq": seq, "time": time.time()}}, separators=(",", ":")

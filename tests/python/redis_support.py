@@ -63,6 +63,8 @@ class RedisServer:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.password: str | None = None
+        self._client: redis.Redis | None = None
+        self._client_port = 0
         for i, a in enumerate(self.args):
             if a == "--requirepass":
                 self.password = self.args[i + 1]
@@ -131,12 +133,26 @@ class RedisServer:
         return False
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_timeout=5)
+        """One redis-py client per server (reconnects by itself after a restart); closed by stop()."""
+        if self._client is None or self._client_port != self.port:
+            self._close_client()
+            self._client = redis.Redis(
+                host="127.0.0.1", port=self.port, password=self.password, socket_timeout=5
+            )
+            self._client_port = self.port
+        return self._client
+
+    def _close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def url(self, scheme: str = "redis", auth: str = "") -> str:
         return f"{scheme}://{auth}127.0.0.1:{self.port}"
 
     def _reap(self) -> None:
+        if self._client is not None:
+            self._client.connection_pool.disconnect()  # the server is going: drop the sockets now
         if self.proc is not None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
@@ -160,6 +176,7 @@ class RedisServer:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGCONT)
         self._reap()
+        self._close_client()
 
 
 class RedisCluster:

@@ -405,6 +405,12 @@ std::string Server::health_json() {
   w.key("uptime_secs").number(h.uptime_secs);
   w.key("inbound_queue_depth").uinteger(h.inbound_queue_depth);
   w.key("inbound_dropped").uinteger(h.inbound_dropped);
+  if (auto b = broker()) {
+    const BrokerHealth bh = b->health();
+    w.key("redis_connected").boolean(bh.connected);
+    w.key("redis_mode").string(bh.mode);
+    w.key("redis_dlq_size").uinteger(bh.dlq_size);
+  }
   w.end_object();
   return out;
 }
@@ -450,6 +456,26 @@ std::string Server::metrics_text() {
   metric("wse_inbound_drained_total", "counter", "Inbound events handed to the application.",
          d(h.inbound_drained));
   metric("wse_uptime_seconds", "gauge", "Seconds since start().", h.uptime_secs);
+  if (auto b = broker()) {
+    const BrokerHealth bh = b->health();
+    metric("wse_redis_connected", "gauge", "1 while every Redis connection the broker needs is up.",
+           bh.connected ? 1.0 : 0.0);
+    metric("wse_redis_messages_received_total", "counter", "Messages read from Redis subscriptions.",
+           d(bh.messages_received));
+    metric("wse_redis_messages_published_total", "counter", "Publishes Redis acknowledged.",
+           d(bh.messages_published));
+    metric("wse_redis_messages_delivered_total", "counter", "Redis messages handed to local fan-out.",
+           d(bh.messages_delivered));
+    metric("wse_redis_messages_dropped_total", "counter",
+           "Redis messages not delivered (duplicates, no local interest, malformed).", d(bh.messages_dropped));
+    metric("wse_redis_duplicates_total", "counter", "Copies of a message recognised and dropped.",
+           d(bh.duplicates_suppressed));
+    metric("wse_redis_publish_errors_total", "counter", "Publishes sent to the dead-letter queue.",
+           d(bh.publish_errors));
+    metric("wse_redis_reconnects_total", "counter", "Reconnection attempts to Redis.", d(bh.reconnect_count));
+    metric("wse_redis_pending", "gauge", "Publishes queued or in flight towards Redis.", d(bh.pending));
+    metric("wse_redis_dlq_size", "gauge", "Entries in the dead-letter queue.", d(bh.dlq_size));
+  }
   return out;
 }
 

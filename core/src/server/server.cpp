@@ -467,7 +467,8 @@ std::string Server::metrics_text() {
     metric("wse_redis_messages_delivered_total", "counter", "Redis messages handed to local fan-out.",
            d(bh.messages_delivered));
     metric("wse_redis_messages_dropped_total", "counter",
-           "Redis messages not delivered (duplicates, no local interest, malformed).", d(bh.messages_dropped));
+           "Redis messages not delivered (duplicates, no local interest, malformed).",
+           d(bh.messages_dropped));
     metric("wse_redis_duplicates_total", "counter", "Copies of a message recognised and dropped.",
            d(bh.duplicates_suppressed));
     metric("wse_redis_publish_errors_total", "counter", "Publishes sent to the dead-letter queue.",

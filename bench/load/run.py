@@ -42,12 +42,12 @@ def peer_commands() -> dict[str, list[str]]:
     """Every server under test; a peer whose program is missing is skipped."""
     peers: dict[str, list[str]] = {
         "wse": [str(VENV_PY), str(PEERS_DIR / "wse_peer.py"), "--engine", "ours"],
-        "wse-nobatch": [
+        "wse-nocoalesce": [
             str(VENV_PY),
             str(PEERS_DIR / "wse_peer.py"),
             "--engine",
             "ours",
-            "--batch-scheduling",
+            "--coalesce-bursts",
             "0",
         ],
         "wse-1.4.2": [str(ORIGINAL_PY), str(PEERS_DIR / "wse_peer.py"), "--engine", "original"],
@@ -237,6 +237,32 @@ def run_one(
     return result
 
 
+def busy_cores(interval: float = 1.0) -> float:
+    """Cores kept busy by everybody over `interval` seconds (/proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+        return sum(fields) - fields[3] - fields[4], sum(fields)
+
+    b0, t0 = sample()
+    time.sleep(interval)
+    b1, t1 = sample()
+    cores = os.cpu_count() or 1
+    return (b1 - b0) / max(1, t1 - t0) * cores
+
+
+def wait_quiet(budget_s: float, threshold: float = 0.3) -> tuple[float, float]:
+    """On a shared machine, waits (up to budget_s) until others use less than
+    `threshold` cores, so a run is not measured while somebody compiles.
+    Returns (seconds waited, busy cores seen last)."""
+    start = time.monotonic()
+    busy = busy_cores()
+    while busy > threshold and time.monotonic() - start < budget_s:
+        time.sleep(4)
+        busy = busy_cores()
+    return time.monotonic() - start, busy
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     with contextlib.suppress(OSError):
@@ -282,7 +308,19 @@ def main() -> None:
     p.add_argument("--server-core", default="0")
     p.add_argument("--load-core", default="1")
     p.add_argument("--unpinned", action="store_true", help="no taskset")
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        help="before each run, wait up to this many seconds for the other processes to go idle",
+    )
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
+    p.add_argument(
+        "--merge",
+        default="",
+        help="earlier result file: its runs are kept unless re-run now (and its fanout_1000 saturation "
+        "paces the paced_* workloads when fanout_1000 is not re-run)",
+    )
     opts = p.parse_args()
     if opts.quick:
         opts.warmup, opts.duration = 1.0, 3.0
@@ -291,8 +329,8 @@ def main() -> None:
     if not LOADGEN.exists() or not RAW_PEER.exists():
         sys.exit(f"bench: build the native programs first ({LOADGEN}); scripts/bench.sh does")
     peers = peer_commands()
-    if not opts.peers:  # the variant without SCHED_BATCH is run only when named
-        peers.pop("wse-nobatch", None)
+    if not opts.peers:  # the variant without coalesce_bursts is run only when named
+        peers.pop("wse-nocoalesce", None)
     if opts.peers:
         peers = {k: v for k, v in peers.items() if k in opts.peers.split(",")}
     all_w = workloads(opts.window_deliveries)
@@ -302,6 +340,12 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     info = machine()
     saturation: dict[str, float] = {}
+    previous: list[dict[str, Any]] = []
+    if opts.merge:
+        previous = json.loads(Path(opts.merge).read_text())["results"]
+        for r in previous:
+            if r.get("name") == "fanout_1000" and r.get("ok") and r.get("gaps") == 0:
+                saturation[r["peer"]] = float(r["rate_per_s"])
     with tempfile.TemporaryDirectory(prefix="wse-bench-") as tmpdir:
         tmp = Path(tmpdir)
         for w in all_w:
@@ -313,11 +357,20 @@ def main() -> None:
                         print(f"bench: {peer}/{w.name} skipped (no fanout_1000 saturation)", file=sys.stderr)
                         continue
                     rate = sat * w.paced_pct / 100 / w.conns  # messages/s for 1,000 subscribers
+                waited, busy = wait_quiet(opts.wait_quiet) if opts.wait_quiet > 0 else (0.0, -1.0)
                 r = run_one(peer, cmd, w, opts=opts, rate=rate, tmp=tmp)
+                r["busy_cores_before"] = round(busy, 2)
+                r["quiet_wait_s"] = round(waited, 1)
                 if w.name == "fanout_1000" and r.get("ok") and r.get("gaps") == 0:
                     saturation[peer] = float(r["rate_per_s"])
                 results.append(r)
                 print(f"{peer:>11} {w.name:<13} {summary(r)}", file=sys.stderr, flush=True)
+    if previous:
+        redone = {(r["peer"], r["name"]) for r in results}
+        order = {w.name: i for i, w in enumerate(workloads(opts.window_deliveries))}
+        peer_order = {p: i for i, p in enumerate(peer_commands())}
+        results = [r for r in previous if (r["peer"], r["name"]) not in redone] + results
+        results.sort(key=lambda r: (order.get(r["name"], 99), peer_order.get(r["peer"], 99)))
     doc = {
         "machine": info,
         "options": {
@@ -328,6 +381,7 @@ def main() -> None:
             "read_delay_us": opts.read_delay_us,
             "server_core": opts.server_core,
             "load_core": opts.load_core,
+            "wait_quiet_s": opts.wait_quiet,
         },
         "results": results,
     }

@@ -37,7 +37,7 @@ def make_server(
             max_connections=args.max_connections,
             jwt_secret=secret,
             io_threads=io_threads,
-            batch_scheduling=batch,
+            coalesce_bursts=batch,
             **limits,
         )
         return server, server.publish_local
@@ -64,9 +64,9 @@ def main() -> None:
         i = argv.index("--io-threads")
         io_threads = int(argv[i + 1])
         del argv[i : i + 2]
-    batch = True  # ours only: the batch_scheduling option (default True)
-    if "--batch-scheduling" in argv:
-        i = argv.index("--batch-scheduling")
+    batch = True  # ours only: the coalesce_bursts option (default True)
+    if "--coalesce-bursts" in argv:
+        i = argv.index("--coalesce-bursts")
         batch = argv[i + 1] not in ("0", "false", "no")
         del argv[i : i + 2]
     rate_limit = None  # ours only: inbound messages/s per connection (0 = off); default: the server's

@@ -152,7 +152,7 @@ class PyServer {
            double idle_timeout, double rate_limit_capacity, double rate_limit_refill, int compression_level,
            std::optional<std::vector<std::string>> subscription_policy,
            std::vector<std::string> allowed_origins, bool auth_reject_http, double handshake_timeout,
-           bool batch_scheduling, bool encryption) {
+           bool coalesce_bursts, bool encryption) {
     if (port < 0 || port > 65535) throw InvalidArgument("port must be between 0 and 65535");
     config_.host = std::move(host);
     config_.port = static_cast<std::uint16_t>(port);
@@ -192,7 +192,7 @@ class PyServer {
     config_.subscription_policy = std::move(subscription_policy);
     config_.allowed_origins = std::move(allowed_origins);
     config_.auth_reject_http = auth_reject_http;
-    config_.batch_scheduling = batch_scheduling;
+    config_.coalesce_bursts = coalesce_bursts;
     config_.encryption = encryption;
     config_.validate();
   }
@@ -618,7 +618,7 @@ void register_server(nb::module_& m) {
               "rate_limit_capacity: float = 10000.0, rate_limit_refill: float = 10000.0, "
               "compression_level: int = 1, subscription_policy: collections.abc.Sequence[str] | None = None, "
               "allowed_origins: collections.abc.Sequence[str] = [], auth_reject_http: bool = False, "
-              "handshake_timeout: float = 10.0, batch_scheduling: bool = True, encryption: bool = True) -> "
+              "handshake_timeout: float = 10.0, coalesce_bursts: bool = True, encryption: bool = True) -> "
               "None"),
           nb::arg("host"), nb::arg("port"), nb::arg("max_connections") = 1000,
           nb::arg("jwt_secret").none() = nb::none(), nb::arg("jwt_issuer") = nb::none(),
@@ -629,7 +629,7 @@ void register_server(nb::module_& m) {
           nb::arg("rate_limit_capacity") = 10000.0, nb::arg("rate_limit_refill") = 10000.0,
           nb::arg("compression_level") = 1, nb::arg("subscription_policy") = nb::none(),
           nb::arg("allowed_origins") = std::vector<std::string>{}, nb::arg("auth_reject_http") = false,
-          nb::arg("handshake_timeout") = 10.0, nb::arg("batch_scheduling") = true,
+          nb::arg("handshake_timeout") = 10.0, nb::arg("coalesce_bursts") = true,
           nb::arg("encryption") = true,
           "Creates a stopped server. Raises ValueError on an invalid option. jwt_secret (bytes or str)\n"
           "enables HS256 JWT checks on upgrade; port 0 picks a free port (see .port after start()).\n"

@@ -360,7 +360,7 @@ class WSEServer:
         allowed_origins: Sequence[str] = [],
         auth_reject_http: bool = False,
         handshake_timeout: float = 10.0,
-        batch_scheduling: bool = True,
+        coalesce_bursts: bool = True,
         encryption: bool = True,
     ) -> None:
         """

@@ -69,7 +69,10 @@ SERVE_OPTIONS: tuple[Option, ...] = (
     Option("--auth-reject-http", _bool, False, "refuse bad tokens with HTTP 401 instead of close code 4401"),
     Option("--io-threads", int, 0, "native I/O threads; 0 = one per core"),
     Option(
-        "--batch-scheduling", _bool, True, "I/O threads under SCHED_BATCH (no wake-up preemption of Python)"
+        "--coalesce-bursts",
+        _bool,
+        True,
+        "I/O threads yield once to Python on their core (one write per burst)",
     ),
     Option("--max-message-size", int, 1048576, "largest inbound message in bytes; larger closes with 1009"),
     Option(
@@ -222,7 +225,7 @@ def serve(args: argparse.Namespace) -> int:
             subscription_policy=args.subscription_policy or None,
             allowed_origins=args.allowed_origins,
             auth_reject_http=args.auth_reject_http,
-            batch_scheduling=args.batch_scheduling,
+            coalesce_bursts=args.coalesce_bursts,
             encryption=args.encryption,
         )
         if args.redis_url:

@@ -139,10 +139,6 @@ void Shard::start() {
   thread_ = std::thread([this] {
     const std::string name = "wse-io-" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
-    if (config_.batch_scheduling) {
-      sched_param sp{};
-      pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);  // best effort: failure keeps the default
-    }
     io_.run();
   });
 }
@@ -165,7 +161,10 @@ void Shard::post(Task task) {
     wake = !wake_posted_;
     wake_posted_ = true;
   }
-  if (wake) asio::post(io_, [this] { run_tasks(); });
+  if (wake) {
+    if (config_.coalesce_bursts) poster_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+    asio::post(io_, [this] { run_tasks(); });
+  }
 }
 
 void Shard::post_adopt(Socket socket) {
@@ -225,6 +224,9 @@ void Shard::post_close_all(std::uint16_t code, std::string reason) {
 }
 
 void Shard::run_tasks() {
+  // Woken by a thread on this core (it may have been preempted for us in the
+  // middle of a publish or send loop): let it queue the rest of its burst first.
+  if (config_.coalesce_bursts && poster_cpu_.load(std::memory_order_relaxed) == sched_getcpu()) sched_yield();
   {
     std::lock_guard lock(mailbox_mu_);
     running_.swap(mailbox_);
@@ -389,6 +391,15 @@ void Shard::arm_write(Connection* c) {
 }
 
 void Shard::on_readable(Connection* c) {
+  // Once per epoll round: if the application thread is handling a batch on this
+  // very core, let it finish (it would be preempted for every socket otherwise,
+  // and take its next batch in small pieces). Never when it waits for events,
+  // so an idle application sees no added latency.
+  if (config_.coalesce_bursts && !yielded_this_round_) {
+    yielded_this_round_ = true;
+    asio::post(io_, [this] { yielded_this_round_ = false; });  // runs after this round's completions
+    if (host_.inbound().consumer_cpu() == sched_getcpu()) sched_yield();
+  }
   const int fd = c->sock.native_handle();
   char* buf = read_buf_.get();
   for (int round = 0; round < 8 && c->state != ConnState::Dead; ++round) {

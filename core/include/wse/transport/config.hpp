@@ -30,13 +30,15 @@ struct ServerConfig {
   bool auth_reject_http = false;
   // I/O threads (shards); 0 = one per core.
   std::size_t io_threads = 0;
-  // Run I/O threads under SCHED_BATCH: a shard woken by a publish or a send from
-  // Python does not preempt the Python thread on a shared core, so a Python loop
-  // publishes its burst first and the shard then writes it in one vectored write
-  // per connection (about 1.6x fewer CPU per delivery measured on one core). On an
-  // idle core it changes nothing; on a core kept busy by another thread, a wake-up
-  // may wait for that thread's time slice (a few ms). false = the default policy.
-  bool batch_scheduling = true;
+  // Shards and the Python thread sharing a core take turns in bursts: a shard
+  // woken by a post (publish, send, ...) from a thread on its own core yields once
+  // before running it, so the poster (usually a Python loop) queues its whole
+  // burst and the shard writes it in one vectored write per connection; and a
+  // shard woken by the network yields once per epoll round while the application
+  // handles a drained batch on the same core, so that batch is not interrupted
+  // for every socket. An idle application, wake-ups from other cores and ping
+  // answers see no delay (docs/BENCHMARKS.md shows both settings). false = never yield.
+  bool coalesce_bursts = true;
   // Largest inbound message after reassembly/inflation; larger closes with 1009.
   std::size_t max_message_size = static_cast<std::size_t>(spec::kDefaultMaxMessageSize);
   // Bytes queued towards one connection before the slow-consumer policy applies.

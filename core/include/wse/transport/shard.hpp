@@ -179,7 +179,8 @@ class Shard {
   std::mutex mailbox_mu_;
   std::vector<Task> mailbox_;
   bool wake_posted_ = false;
-  std::vector<Task> running_;  // tasks being run (swapped with the mailbox)
+  std::atomic<int> poster_cpu_{-1};  // CPU of the thread whose post woke the loop
+  std::vector<Task> running_;        // tasks being run (swapped with the mailbox)
 
   // Open WebSocket connections by slot. A serial is (generation << 32 | slot), so
   // a stale serial of a reused slot is recognised; 8 bytes per connection
@@ -192,6 +193,7 @@ class Shard {
   std::vector<Connection*> dead_;
   std::vector<InboundEvent> events_;  // batched per epoll round, pushed at once
   bool events_flush_posted_ = false;
+  bool yielded_this_round_ = false;  // on_readable yielded to the application in this epoll round
   topics::TopicIndex<Connection> index_topics_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections

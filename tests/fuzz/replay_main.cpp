@@ -1,19 +1,22 @@
-// Stand-in for libFuzzer's driver, linked into every fuzz target in the unit-test
-// builds (release and ASan+UBSan) so that `make test` runs each target for a short,
+// Stand-in for libFuzzer's driver, linked with every fuzz target into one program in
+// the ASan+UBSan unit-test build, so that `make test` runs each target for a short,
 // bounded time with any compiler: first every committed seed input, then inputs
-// mutated from them by a fixed-seed generator (reproducible: a failure prints the
-// iteration, and the same command replays it). `make fuzz` runs real libFuzzer.
+// mutated from them by a fixed-seed generator (reproducible: the same command
+// replays the same inputs). `make fuzz` runs real libFuzzer.
 //
-//   <target>_replay [--seconds S] [--iterations N] <corpus dir>...
+//   wse_fuzz_replay --target NAME [--seconds S] [--iterations N] <corpus dir>...
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+// The harnesses, each compiled with its entry point renamed (see CMakeLists.txt).
+using FuzzFn = int (*)(const std::uint8_t*, std::size_t);
+FuzzFn wse_fuzz_lookup(std::string_view name);
 
 namespace {
 
@@ -41,8 +44,10 @@ std::string read_file(const std::filesystem::path& path) {
   return out;
 }
 
+FuzzFn target = nullptr;
+
 void run(const std::string& input) {
-  LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
+  target(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
 }
 
 std::string mutate(const std::vector<std::string>& corpus, Rng& rng) {
@@ -92,7 +97,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> corpus;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--seconds" && i + 1 < argc) {
+    if (arg == "--target" && i + 1 < argc) {
+      target = wse_fuzz_lookup(argv[++i]);
+      if (target == nullptr) {
+        std::fprintf(stderr, "unknown fuzz target %s\n", argv[i]);
+        return 2;
+      }
+    } else if (arg == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else if (arg == "--iterations" && i + 1 < argc) {
       iterations = std::strtoull(argv[++i], nullptr, 10);
@@ -100,9 +111,14 @@ int main(int argc, char** argv) {
       for (const auto& entry : std::filesystem::directory_iterator(arg))
         if (entry.is_regular_file()) corpus.push_back(read_file(entry.path()));
     } else {
-      std::fprintf(stderr, "usage: %s [--seconds S] [--iterations N] <corpus dir>...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s --target NAME [--seconds S] [--iterations N] <corpus dir>...\n",
+                   argv[0]);
       return 2;
     }
+  }
+  if (target == nullptr) {
+    std::fprintf(stderr, "--target NAME is required\n");
+    return 2;
   }
   if (corpus.empty()) corpus.emplace_back();
   for (const auto& input : corpus) run(input);

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/redis/run_redis.py [--quick] [--json bench/results/redis.json]
 
-1. PUBLISH rate: redis-benchmark -t publish (the limit: Redis' own C client,
-   unpipelined with 50 connections and pipelined with -P 32) against Python
+1. PUBLISH rate: redis-benchmark running PUBLISH (the limit: Redis' own C
+   client, unpipelined with 50 connections and pipelined with -P 32) against Python
    WSEServer.publish() through the broker (pipelined), and against the original
    engine's broadcast() (wse-server 1.4.2, when build/peers/wse142 exists).
    Redis is pinned to CPU 0, the publishing client to CPU 1.
@@ -40,6 +40,7 @@ from wse_server import WSEServer  # noqa: E402
 
 PEER_PYTHON = ROOT / "build" / "peers" / "wse142" / "bin" / "python"
 PAYLOAD = "x" * 64
+TOPICS = 96  # enough channels for the slots (and so the masters) to share the load evenly
 
 
 def pin(pid: int, cpu: int) -> None:
@@ -53,18 +54,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 def redis_benchmark(port: int, requests: int, pipeline: int) -> float:
-    cmd = ["redis-benchmark", "-p", str(port), "-t", "publish", "-n", str(requests), "-P", str(pipeline)]
-    cmd += ["-d", str(len(PAYLOAD)), "-c", "50", "--csv"]
+    """redis-benchmark's PUBLISH rate (it has no built-in publish test: the command is given)."""
+    cmd = ["redis-benchmark", "-p", str(port), "-n", str(requests), "-P", str(pipeline), "-c", "50"]
+    cmd += ["-r", "8", "--csv", "PUBLISH", "bench:__rand_int__", PAYLOAD]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "1", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
-        if line.startswith('"PUBLISH"'):
-            return float(line.split(",")[1].strip('"'))
+        if line.startswith('"PUBLISH'):
+            return float(line.split('","')[1])
     raise RuntimeError(f"unexpected redis-benchmark output: {out}")
 
 
-def wse_publish_rate(url: str, messages: int, topics: int) -> dict[str, float]:
+def wse_publish_rate(url: str, messages: int, topics: int, redis_pids: list[int]) -> dict[str, Any]:
     """Python publish() in a loop; the rate counts until Redis acknowledged every message."""
     server = WSEServer("127.0.0.1", 0, io_threads=1)
     server.start()
@@ -78,6 +80,7 @@ def wse_publish_rate(url: str, messages: int, topics: int) -> dict[str, float]:
     while server.health_snapshot()["redis_pending"]:
         time.sleep(0.01)
     base = server.health_snapshot()["redis_messages_published"]
+    cpu0 = {pid: cpu_seconds(pid) for pid in redis_pids}
     start = time.perf_counter()
     publish = server.publish
     for i in range(messages):
@@ -86,9 +89,16 @@ def wse_publish_rate(url: str, messages: int, topics: int) -> dict[str, float]:
     while server.health_snapshot()["redis_messages_published"] - base < messages:
         time.sleep(0.0005)
     acked = time.perf_counter() - start
+    cpu = [round(cpu_seconds(pid) - cpu0[pid], 2) for pid in redis_pids]
     errors = server.health_snapshot()["redis_publish_errors"]
     server.stop()
-    return {"calls_per_s": messages / called, "acked_per_s": messages / acked, "errors": float(errors)}
+    return {
+        "calls_per_s": messages / called,
+        "acked_per_s": messages / acked,
+        "errors": errors,
+        "redis_cpu_s": cpu,
+        "redis_cpu_us_per_message": 1e6 * sum(cpu) / messages,
+    }
 
 
 PEER_SCRIPT = textwrap.dedent(
@@ -176,6 +186,7 @@ def fanout(
             c.stdin.write("\n")
             c.stdin.flush()
             results.append(json.loads(c.stdout.readline()))
+        # Frames the receivers' servers wrote, over the publishing window (the tail is short).
         frames = sum(a["frames_sent"] - b["frames_sent"] for a, b in zip(after, before, strict=True))
         closed = sum(a["slow_consumer_closed"] for a in after)
         gaps = sum(r["gaps"] + r["dups"] for r in results)
@@ -183,7 +194,8 @@ def fanout(
         return {
             "rate": rate,
             "published_per_s": done["sent"] / done["elapsed"],
-            "deliveries_per_s": frames / elapsed,
+            "deliveries_per_s": frames / done["elapsed"],
+            "redis_cpu_us_per_message": 1e6 * sum(cpu.values()) / max(done["sent"], 1),
             "gaps": gaps,
             "slow_closed": closed,
             "checked": sum(r["checked"] for r in results),
@@ -223,7 +235,7 @@ def main() -> int:
     args = parser.parse_args()
     n = 50_000 if args.quick else 400_000
     seconds = 2.0 if args.quick else 5.0
-    rates = [2000.0, 5000.0] if args.quick else [5000.0, 10000.0, 20000.0, 40000.0]
+    rates = [2000.0, 5000.0] if args.quick else [10000.0, 20000.0, 40000.0, 60000.0, 80000.0, 120000.0]
     conns = 20 if args.quick else 50
     report: dict[str, Any] = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,7 +250,7 @@ def main() -> int:
             report["redis_benchmark_p1"] = redis_benchmark(single.port, n, 1)
             report["redis_benchmark_p32"] = redis_benchmark(single.port, n * 4, 32)
             pin(os.getpid(), 1)
-            report["wse_publish"] = wse_publish_rate(single.url(), n, 8)
+            report["wse_publish"] = wse_publish_rate(single.url(), n, TOPICS, [single.proc.pid])
             report["peer_publish"] = peer_publish_rate(single.url(), n // 4, work)
             os.sched_setaffinity(0, range(os.cpu_count() or 1))
             every_cpu = f"0-{(os.cpu_count() or 1) - 1}"
@@ -257,7 +269,7 @@ def main() -> int:
         try:
             pids = [nd.proc.pid for nd in cluster.nodes if nd.proc is not None]
             print("PUBLISH rate, 3-master cluster", flush=True)
-            report["wse_publish_cluster"] = wse_publish_rate(cluster.url(), n, 24)
+            report["wse_publish_cluster"] = wse_publish_rate(cluster.url(), n, TOPICS, pids)
             print("fan-out, 3-master cluster", flush=True)
             report["fanout_cluster"] = best_fanout(cluster.url(), pids, rates, seconds, conns)
         finally:
@@ -272,22 +284,35 @@ def main() -> int:
 def print_report(r: dict[str, Any]) -> None:
     p1, p32 = r["redis_benchmark_p1"], r["redis_benchmark_p32"]
 
-    def row(label: str, rate: float) -> None:
-        print(f"| {label} | {rate:,.0f} | {rate / p1:.2f} | {rate / p32:.2f} |")
+    def row(label: str, rate: float, calls: float | None = None) -> None:
+        shown = f"{calls:,.0f}" if calls else ""
+        print(f"| {label} | {rate:,.0f} | {rate / p1:.2f} | {rate / p32:.2f} | {shown} |")
 
-    print("\n| Publisher (64-byte payload) | PUBLISH/s acknowledged | vs redis-benchmark -P 1 | vs -P 32 |")
-    print("|---|---:|---:|---:|")
+    print(
+        "\n| Publisher (64-byte payload) | PUBLISH/s acked | vs redis-benchmark -P 1 | vs -P 32 | calls/s |"
+    )
+    print("|---|---:|---:|---:|---:|")
     row("redis-benchmark, 50 conns, unpipelined", p1)
     row("redis-benchmark, 50 conns, -P 32", p32)
-    row("WSE publish() from Python, 1 Redis", r["wse_publish"]["acked_per_s"])
-    row("WSE publish() from Python, 3-master cluster", r["wse_publish_cluster"]["acked_per_s"])
+    for key, label in (("wse_publish", "1 Redis"), ("wse_publish_cluster", "3-master cluster")):
+        row(f"WSE publish() from Python, {label}", r[key]["acked_per_s"], r[key]["calls_per_s"])
     if r["peer_publish"]:
-        row("WSE 1.4.2 broadcast() from Python, 1 Redis", r["peer_publish"]["acked_per_s"])
-    print("| WSE 1.4.2 published figure (unpipelined) | ~13,000 | | |")
+        peer = r["peer_publish"]
+        row("WSE 1.4.2 broadcast() from Python, 1 Redis", peer["acked_per_s"], peer["calls_per_s"])
+    print("| WSE 1.4.2 published figure (unpipelined) | ~13,000 | | | |")
 
     def best(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ok = [x for x in rows if not x["gaps"] and not x["slow_closed"]]
         return max(ok or rows, key=lambda x: x["deliveries_per_s"])
+
+    w, wc = r["wse_publish"], r["wse_publish_cluster"]
+    print("\n| Python publish(), Redis CPU | 1 redis-server | 3-master cluster |")
+    print("|---|---:|---:|")
+    print(f"| Redis CPU seconds per master | {w['redis_cpu_s']} | {wc['redis_cpu_s']} |")
+    us1, us3 = w["redis_cpu_us_per_message"], wc["redis_cpu_us_per_message"]
+    print(f"| Redis CPU per message, all masters (us) | {us1:.2f} | {us3:.2f} |")
+    busiest = max(wc["redis_cpu_s"]) / max(sum(wc["redis_cpu_s"]), 1e-9)
+    print(f"| share of the busiest master | 1.00 | {busiest:.2f} |")
 
     bs, bc = best(r["fanout_single"]), best(r["fanout_cluster"])
     print(

@@ -283,16 +283,7 @@ void BrokerCore::on_tick() {
         announce_patterns(now);
       if (registry_get_in_flight_ && now - registry_sent_at_ > kCommandTimeout)
         registry_get_in_flight_ = false;
-      if ((registry_get_wanted_ || now - last_registry_get_ > options_.registry_refresh) &&
-          !registry_get_in_flight_) {
-        NodeLink* reg = link_for(kRegistryKey);
-        if (reg != nullptr && reg->command(CmdKind::RegistryGet, {"HGETALL", kRegistryKey})) {
-          registry_get_in_flight_ = true;
-          registry_get_wanted_ = false;
-          registry_sent_at_ = now;
-          last_registry_get_ = now;
-        }
-      }
+      if (registry_get_wanted_ || now - last_registry_get_ > options_.registry_refresh) read_registry(now);
       if (!registry_loaded_ && now - registry_wait_since_ > kWaitLimit) {
         record_error("the cluster pattern registry could not be read; publishing without fleet patterns");
         registry_loaded_ = true;

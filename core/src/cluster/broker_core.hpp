@@ -242,6 +242,7 @@ class BrokerCore {
   void rehome_subscriptions();
   void flush_unrouted();
   void announce_patterns(Clock::time_point now);
+  void read_registry(Clock::time_point now);  // HGETALL now, or once the one in flight has answered
   void load_registry(const RespValue& reply);
   void update_health();
   bool locally_wanted(std::string_view topic);

@@ -144,6 +144,7 @@ void BrokerCore::on_cmd_result(NodeLink& link, CmdKind kind, RespValue& reply) {
       registry_get_in_flight_ = false;
       if (reply.is_array()) {
         load_registry(reply);
+        if (registry_get_wanted_) read_registry(Clock::now());  // changed again meanwhile
       } else if (lost) {
         registry_get_wanted_ = true;
         return;
@@ -392,6 +393,18 @@ void BrokerCore::announce_patterns(Clock::time_point now) {
   last_announce_ = now;
 }
 
+void BrokerCore::read_registry(Clock::time_point now) {
+  registry_get_wanted_ = true;
+  if (registry_get_in_flight_) return;  // the answer in flight may predate the change: the flag stays
+  NodeLink* reg = link_for(kRegistryKey);
+  if (reg != nullptr && reg->command(CmdKind::RegistryGet, {"HGETALL", kRegistryKey})) {
+    registry_get_in_flight_ = true;
+    registry_get_wanted_ = false;
+    registry_sent_at_ = now;
+    last_registry_get_ = now;
+  }
+}
+
 void BrokerCore::load_registry(const RespValue& reply) {
   const std::string me = own_id();
   const std::int64_t now_ms = util::unix_ms();
@@ -416,7 +429,7 @@ void BrokerCore::load_registry(const RespValue& reply) {
 
 void BrokerCore::on_delivery(NodeLink& link, const PushMessage& msg) {
   if (msg.kind == PushKind::SMessage && msg.channel == kRegistryChannel) {
-    if (msg.payload != own_id()) registry_get_wanted_ = true;
+    if (msg.payload != own_id()) read_registry(Clock::now());  // a fleet member changed its globs
     return;
   }
   received_.fetch_add(1, std::memory_order_relaxed);

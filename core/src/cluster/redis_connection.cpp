@@ -2,13 +2,16 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
+
 #include "wse/cluster/resp_writer.hpp"
 
 namespace wse::cluster {
 
 namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
-}
+constexpr std::size_t kFeedSlice = 2048;
+}  // namespace
 
 RedisConnection::RedisConnection(asio::io_context& io, asio::ssl::context* tls, const RedisUrl& url,
                                  ConnectionTarget target, std::string client_name,
@@ -173,17 +176,23 @@ void RedisConnection::read_more() {
 
 void RedisConnection::on_read(std::size_t n) {
   bytes_read_ += n;
-  if (!reader_.feed(std::string_view(read_buf_.get(), n))) {
-    fail("bad reply from Redis: " + reader_.error());
-    return;
-  }
-  while (state_ == State::Handshake || state_ == State::Ready) {
-    std::optional<RespValue> reply = reader_.next();
-    if (!reply) break;
-    if (state_ == State::Handshake) {
-      handle_handshake_reply(*reply);
-    } else {
-      handler_.on_reply(*this, std::move(*reply));
+  // Fed in small slices: hiredis' reader compacts its buffer (a memmove of what is left) each
+  // time it has consumed 1 KiB, so feeding a whole 64 KiB read of small replies at once would
+  // move the buffer's tail dozens of times.
+  for (std::size_t at = 0; at < n && (state_ == State::Handshake || state_ == State::Ready);
+       at += kFeedSlice) {
+    if (!reader_.feed(std::string_view(read_buf_.get() + at, std::min(kFeedSlice, n - at)))) {
+      fail("bad reply from Redis: " + reader_.error());
+      return;
+    }
+    while (state_ == State::Handshake || state_ == State::Ready) {
+      std::optional<RespValue> reply = reader_.next();
+      if (!reply) break;
+      if (state_ == State::Handshake) {
+        handle_handshake_reply(*reply);
+      } else {
+        handler_.on_reply(*this, std::move(*reply));
+      }
     }
   }
   if (state_ == State::Closed) return;

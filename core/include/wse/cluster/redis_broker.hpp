@@ -18,6 +18,11 @@
 //    publish that Redis rejected with an error and that succeeded on a retry.
 //  - Interest-based routing: only the channels and patterns that local
 //    connections need are subscribed (raw_compat mode: `PSUBSCRIBE wse:*`).
+// Limits (Redis pub/sub keeps no history): an instance misses what others
+// publish while its subscription is being re-established after a reconnection;
+// during a cluster failover or slot migration, messages of the moving slot can
+// be lost, or duplicated if they were in flight to a failing master. Each is
+// visible in the counters; nothing the broker itself gives up on is silent.
 // Threads: one broker thread runs an Asio loop with every Redis connection;
 // `deliver` is called on it. All public members are thread-safe.
 #include <chrono>

@@ -14,8 +14,13 @@
 //    connection subscribes to an exact topic or glob pattern and
 //    interest_removed(topic) when the last one leaves; a broker subscribes only
 //    to what is needed (interest-based routing).
+// What a broker cannot promise must be said where it is implemented (for Redis:
+// an instance misses what is published while its own subscription is being
+// re-established, since pub/sub keeps no history; see wse/cluster/redis_broker.hpp).
 // Threads: publish() and interest_*() are called from Python threads and shard
-// threads; `deliver` may be called from the broker's own thread.
+// threads, interest_*() with the server's registry mutex held, so they must only
+// queue; `deliver` is called from the broker's own thread and must not block.
+// health() and drain_dead_letters() may be called from any thread, also after stop().
 #include <cstdint>
 #include <functional>
 #include <memory>

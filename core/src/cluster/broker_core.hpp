@@ -116,6 +116,7 @@ class NodeLink final : public RedisConnectionHandler {
     bool desired = false;
     bool confirmed = false;
     std::uint32_t in_flight = 0;
+    bool queued = false;  // listed in dirty_
     Clock::time_point retry_at{};
   };
   struct SubCommand {
@@ -144,6 +145,7 @@ class NodeLink final : public RedisConnectionHandler {
   void drop_pending(const std::string& reason);
   void encode(const PublishItem& item, std::string& out) const;
   void reconcile();
+  void mark(const std::string& name, SubState& st);
   void set_confirmed(const std::string& name, SubState& st, bool on);
   void reset_subscriptions();
   bool subscriptions_settled(Clock::time_point now);

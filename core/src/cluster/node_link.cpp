@@ -110,7 +110,7 @@ void NodeLink::on_ready(RedisConnection& conn) {
   if (is_sub) {
     reset_subscriptions();
     for (auto& [name, st] : subs_)
-      if (st.desired) dirty_.push_back(name);
+      if (st.desired) mark(name, st);
     reconcile();
   }
   core_.link_ready(*this);
@@ -359,10 +359,16 @@ void NodeLink::desire(SubKind kind, const std::string& name, const std::string& 
   }
   if (st.desired == want && !inserted) return;
   st.desired = want;
-  if (!want && !st.confirmed && st.in_flight == 0) {
+  if (!want && !st.confirmed && st.in_flight == 0 && !st.queued) {
     subs_.erase(it);
     return;
   }
+  mark(name, st);
+}
+
+void NodeLink::mark(const std::string& name, SubState& st) {
+  if (st.queued) return;  // already in dirty_: keeps it bounded by the number of subscriptions
+  st.queued = true;
   dirty_.push_back(name);
 }
 
@@ -377,6 +383,7 @@ void NodeLink::reconcile() {
     auto it = subs_.find(name);
     if (it == subs_.end()) continue;
     SubState& st = it->second;
+    st.queued = false;
     if (st.in_flight > 0) continue;  // its confirmation re-dirties it
     if (st.desired == st.confirmed) {
       if (!st.desired) subs_.erase(it);
@@ -488,7 +495,7 @@ void NodeLink::on_sub_reply(RespValue& reply) {
       if (it != subs_.end()) {
         if (it->second.in_flight > 0) --it->second.in_flight;
         set_confirmed(name, it->second, on);
-        dirty_.push_back(name);
+        mark(name, it->second);
       }
       return;
     }
@@ -496,7 +503,7 @@ void NodeLink::on_sub_reply(RespValue& reply) {
   if (!on && it != subs_.end()) {
     // Unsolicited: the node dropped the subscription (its slot moved away).
     set_confirmed(name, it->second, false);
-    dirty_.push_back(name);
+    mark(name, it->second);
     core_.request_refresh();
   }
 }
@@ -560,7 +567,7 @@ void NodeLink::tick(Clock::time_point now) {
       if (it->second.retry_at > now) {
         later.push_back(std::move(name));
       } else {
-        dirty_.push_back(std::move(name));
+        mark(name, it->second);
       }
     }
     sub_retry_.swap(later);

@@ -2,15 +2,20 @@
 
 #include <hiredis/read.h>
 
+#include <algorithm>
 #include <new>
 
 namespace wse::cluster {
 
 namespace {
 
-// Object callbacks for redisReader. A child is constructed in place inside its
-// parent's element vector (sized once by createArray), so only roots are
-// heap objects and only roots are ever freed through freeObject.
+// Object callbacks for redisReader. A child is appended to its parent's element
+// vector as it arrives (hiredis creates children in index order), so only roots
+// are heap objects and only roots are ever freed through freeObject, and memory
+// grows with the bytes received, not with the element count a header announces.
+// Appending is safe: the pointers hiredis keeps are those of the arrays still
+// being filled (the path from the root), each the last element of its parent,
+// and a vector only grows when its previous last element is complete.
 struct Context {
   std::size_t max_elements;
 };
@@ -19,8 +24,12 @@ RespValue* slot_for(const redisReadTask* task) {
   if (task->parent == nullptr) return new (std::nothrow) RespValue();
   auto* parent = static_cast<RespValue*>(task->parent->obj);
   const auto idx = static_cast<std::size_t>(task->idx);
-  if (parent == nullptr || idx >= parent->elements.size()) return nullptr;
-  return &parent->elements[idx];
+  if (parent == nullptr || idx != parent->elements.size()) return nullptr;
+  try {
+    return &parent->elements.emplace_back();
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
 }
 
 void* create_string(const redisReadTask* task, char* str, size_t len) {
@@ -55,7 +64,7 @@ void* create_array(const redisReadTask* task, int elements) {
   if (v == nullptr) return nullptr;
   v->type = RespType::Array;
   try {
-    v->elements.resize(static_cast<std::size_t>(elements));
+    v->elements.reserve(std::min<std::size_t>(static_cast<std::size_t>(elements), 16));
   } catch (const std::bad_alloc&) {
     if (task->parent == nullptr) delete v;
     return nullptr;

@@ -103,3 +103,20 @@ def test_bad_redis_options_are_reported() -> None:
         )
         assert proc.returncode == 2
         assert message in proc.stderr
+
+
+def test_scaleout_example_runs(redis_server: RedisServer) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "redis_scaleout.py"
+    proc = subprocess.run(
+        [sys.executable, str(example), "--redis-url", redis_server.url()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    for line in lines[:2]:
+        got = [json.loads(text) for text in json.loads(line.split("got: ", 1)[1])]
+        assert sorted(m["p"]["n"] for m in got) == [0, 1, 2]  # once each, on both instances
+    assert "duplicates dropped 3" in lines[2]  # instance A's client matched twice, got once

@@ -29,7 +29,7 @@ async def subscriber(port: int, topics: list[str], expect: int) -> list[str]:
             json.dumps({"t": "subscription_update", "p": {"action": "subscribe", "topics": topics}})
         )
         await ws.recv()  # the acknowledgement
-        got = []
+        got: list[str] = []
         while len(got) < expect:
             got.append(str(await asyncio.wait_for(ws.recv(), 10)))
         return got

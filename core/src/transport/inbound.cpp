@@ -1,7 +1,5 @@
 #include "wse/transport/inbound.hpp"
 
-#include <sched.h>
-
 namespace wse::transport {
 
 bool ConnInfo::seen_before(const std::string& event_id) {
@@ -42,7 +40,6 @@ std::size_t InboundQueue::push(std::vector<InboundEvent>& batch) {
 std::size_t InboundQueue::pop(std::vector<InboundEvent>& out, std::size_t max_count,
                               std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  consumer_cpu_.store(-1, std::memory_order_relaxed);  // waiting (or about to): not busy
   if (q_.empty() && !closed_ && timeout.count() != 0) {
     if (timeout.count() < 0) {
       cv_.wait(lock, [&] { return !q_.empty() || closed_; });
@@ -57,8 +54,6 @@ std::size_t InboundQueue::pop(std::vector<InboundEvent>& out, std::size_t max_co
     ++n;
   }
   drained_.fetch_add(n, std::memory_order_relaxed);  // counts drained events
-  // The consumer now converts and handles the batch until its next pop.
-  if (n != 0) consumer_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
   return n;
 }
 

@@ -391,15 +391,6 @@ void Shard::arm_write(Connection* c) {
 }
 
 void Shard::on_readable(Connection* c) {
-  // Once per epoll round: if the application thread is handling a batch on this
-  // very core, let it finish (it would be preempted for every socket otherwise,
-  // and take its next batch in small pieces). Never when it waits for events,
-  // so an idle application sees no added latency.
-  if (config_.coalesce_bursts && !yielded_this_round_) {
-    yielded_this_round_ = true;
-    asio::post(io_, [this] { yielded_this_round_ = false; });  // runs after this round's completions
-    if (host_.inbound().consumer_cpu() == sched_getcpu()) sched_yield();
-  }
   const int fd = c->sock.native_handle();
   char* buf = read_buf_.get();
   for (int round = 0; round < 8 && c->state != ConnState::Dead; ++round) {

@@ -30,14 +30,11 @@ struct ServerConfig {
   bool auth_reject_http = false;
   // I/O threads (shards); 0 = one per core.
   std::size_t io_threads = 0;
-  // Shards and the Python thread sharing a core take turns in bursts: a shard
-  // woken by a post (publish, send, ...) from a thread on its own core yields once
-  // before running it, so the poster (usually a Python loop) queues its whole
-  // burst and the shard writes it in one vectored write per connection; and a
-  // shard woken by the network yields once per epoll round while the application
-  // handles a drained batch on the same core, so that batch is not interrupted
-  // for every socket. An idle application, wake-ups from other cores and ping
-  // answers see no delay (docs/BENCHMARKS.md shows both settings). false = never yield.
+  // A shard woken by a post (publish, send, ...) from a thread running on its own
+  // core yields once before running it: the poster (usually a Python loop) queues
+  // its whole burst, and the shard writes it in one vectored write per connection
+  // instead of one per message (docs/BENCHMARKS.md shows both settings). Network
+  // wake-ups and posts from other cores never yield. false = never yield.
   bool coalesce_bursts = true;
   // Largest inbound message after reassembly/inflation; larger closes with 1009.
   std::size_t max_message_size = static_cast<std::size_t>(spec::kDefaultMaxMessageSize);

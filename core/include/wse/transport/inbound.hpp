@@ -115,15 +115,9 @@ class InboundQueue {
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
   std::uint64_t total_drained() const noexcept { return drained_.load(std::memory_order_relaxed); }
 
-  // CPU of the consumer while it handles a batch it took (-1 while it waits in
-  // pop()). A shard on the same CPU lets it finish before reading more
-  // (ServerConfig::coalesce_bursts). Relaxed: a hint, not synchronisation.
-  int consumer_cpu() const noexcept { return consumer_cpu_.load(std::memory_order_relaxed); }
-
  private:
   const std::size_t capacity_;
   mutable std::mutex mu_;
-  std::atomic<int> consumer_cpu_{-1};
   std::condition_variable cv_;
   std::deque<InboundEvent> q_;
   bool closed_ = false;

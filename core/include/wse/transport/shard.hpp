@@ -193,7 +193,6 @@ class Shard {
   std::vector<Connection*> dead_;
   std::vector<InboundEvent> events_;  // batched per epoll round, pushed at once
   bool events_flush_posted_ = false;
-  bool yielded_this_round_ = false;  // on_readable yielded to the application in this epoll round
   topics::TopicIndex<Connection> index_topics_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections

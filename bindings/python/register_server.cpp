@@ -495,6 +495,7 @@ class PyServer {
     d["redis_nodes_connected"] = b.nodes_connected;
     d["redis_dlq_evicted"] = b.dlq_evicted;
     d["redis_cluster_patterns"] = b.cluster_patterns;
+    d["redis_lane_copy_errors"] = b.lane_copy_errors;
     d["redis_connect_breaker"] = b.connect_breaker;
     d["redis_publish_breaker"] = b.publish_breaker;
     d["redis_last_error"] = b.last_error;

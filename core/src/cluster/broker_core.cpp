@@ -203,6 +203,7 @@ server::BrokerHealth BrokerCore::health() const {
   h.nodes_connected = get(nodes_connected_);
   h.dlq_evicted = dlq_.evicted();
   h.cluster_patterns = get(cluster_patterns_);
+  h.lane_copy_errors = get(copy_errors_);
   h.connect_breaker = std::string(breaker_name(conn_breaker_.load(std::memory_order_relaxed)));
   h.publish_breaker = std::string(breaker_name(pub_breaker_.load(std::memory_order_relaxed)));
   std::lock_guard lock(error_mu_);
@@ -356,8 +357,10 @@ void BrokerCore::published(const PublishItem& item) {
 
 void BrokerCore::dead_letter(PublishItem&& item, std::string error) {
   if (item.copy) {
-    // A pattern-lane copy: the message itself (the primary copy) is accounted for separately.
+    // A pattern-lane copy: the message itself (the primary copy) is dead-lettered or
+    // acknowledged on its own; a lost copy is counted (the lane's subscribers miss it).
     copy_errors_.fetch_add(1, std::memory_order_relaxed);
+    record_error("a pattern-lane copy on " + item.channel + " was not published: " + error);
     return;
   }
   publish_errors_.fetch_add(1, std::memory_order_relaxed);

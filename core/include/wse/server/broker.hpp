@@ -50,6 +50,7 @@ struct BrokerHealth {
   std::uint64_t nodes_connected = 0;
   std::uint64_t dlq_evicted = 0;           // dead letters pushed out by newer ones
   std::uint64_t cluster_patterns = 0;      // cluster mode: glob patterns announced fleet-wide
+  std::uint64_t lane_copy_errors = 0;      // cluster mode: pattern-lane copies Redis never took
   std::string connect_breaker = "closed";  // worst state over the nodes
   std::string publish_breaker = "closed";
   std::string last_error;  // the most recent connection or publish error

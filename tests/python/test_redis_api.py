@@ -266,13 +266,32 @@ def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     )
     paths = (directory / "ca.pem", directory / "server.pem", directory / "server.key")
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
+    write_pair(cert, key, paths[1], paths[2])
+    # A client certificate from the same CA, for mutual TLS (ssl_certfile / ssl_keyfile).
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wse instance")]))
+        .issuer_name(ca_name)
+        .public_key(client_key.public_key())
+        .serial_number(3)
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(ca_key, hashes.SHA256())
+    )
+    write_pair(client, client_key, directory / "client.pem", directory / "client.key")
+    return paths
+
+
+def write_pair(
+    cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, cert_path: Path, key_path: Path
+) -> None:
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
-    return paths
 
 
 async def test_rediss_tls_verifies_the_server(tmp_path: Path) -> None:
@@ -315,5 +334,49 @@ async def test_rediss_tls_verifies_the_server(tmp_path: Path) -> None:
                 await ws.close()
             finally:
                 s.stop()
+    finally:
+        tls.stop()
+
+
+def test_rediss_client_certificate(tmp_path: Path) -> None:
+    ca, cert, key = make_tls_files(tmp_path)
+    tls_port = pick_port()
+    tls = RedisServer(
+        tmp_path / "mtls",
+        "--tls-port",
+        str(tls_port),
+        "--tls-cert-file",
+        str(cert),
+        "--tls-key-file",
+        str(key),
+        "--tls-ca-cert-file",
+        str(ca),
+        "--tls-auth-clients",
+        "yes",
+    )
+    tls.start()
+    base = f"rediss://127.0.0.1:{tls_port}?ssl_ca_certs={ca}"
+    try:
+        without = WSEServer("127.0.0.1", 0, io_threads=1)
+        without.start()
+        try:
+            without.connect_redis(base)  # Redis asks for a client certificate we do not have
+            wait_for(lambda: without.health_snapshot()["redis_last_error"] != "", what="the refusal")
+            assert not without.redis_connected()
+        finally:
+            without.stop()
+        with_cert = WSEServer("127.0.0.1", 0, io_threads=1)
+        with_cert.start()
+        try:
+            with_cert.connect_redis(
+                f"{base}&ssl_certfile={tmp_path / 'client.pem'}&ssl_keyfile={tmp_path / 'client.key'}"
+            )
+            wait_for(with_cert.redis_connected, what="mutual TLS")
+        finally:
+            with_cert.stop()
+        with pytest.raises(ValueError, match="ssl_keyfile"):
+            WSEServer("127.0.0.1", 0).connect_redis(
+                f"{base}&ssl_certfile={tmp_path / 'client.pem'}&ssl_keyfile=/nope"
+            )
     finally:
         tls.stop()

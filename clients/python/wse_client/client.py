@@ -11,7 +11,8 @@ through the circuit breaker, failing over between endpoints. After every
 replay what it missed (sync_request with the last sequence per topic) and
 replays the offline send queue.
 
-Inbound path per message (dispatch.Dispatcher): decode -> system messages (back
+Inbound path, per read of the socket (transport.WebSocket cuts the frames, then
+dispatch.Dispatcher, per message): decode -> system messages (back
 to _on_system here) -> duplicate window -> correlation replies -> per-stream
 ordering and gaps -> callbacks (@on, on_any) -> the bounded event queue read
 by ``async for``. Not thread-safe: use it from the event loop that connected it
@@ -366,12 +367,10 @@ class AsyncWSEClient:
         )
         self._heartbeat = asyncio.create_task(beat, name="wse-client-heartbeat")
         # Frames of the handshake first, then those that arrived since, then live.
-        on_frame = self._dispatch.on_frame
-        for frame in session.early:
-            on_frame(session, frame)
-        session.early.clear()
-        for frame in session.ws.set_handler(self._handler_for(session)):
-            on_frame(session, frame)
+        on_frames = self._dispatch.on_frames
+        early, session.early = session.early, []
+        on_frames(session, early)
+        on_frames(session, session.ws.set_handler(self._handler_for(session)))
         if session.server_hello is not None:
             self._on_system(session, "server_hello", session.server_hello)
         # In this order: the application subscribes us before it replays, so the
@@ -517,20 +516,25 @@ class AsyncWSEClient:
         meanwhile); returns the close code and reason received (1006 if none)."""
         return await asyncio.shield(session.ws.closed)  # cancelling us must not cancel it
 
-    def _handler_for(self, session: Session) -> Callable[[str | bytes], None]:
-        on_frame = self._dispatch.on_frame
+    def _handler_for(self, session: Session) -> Callable[[list[str | bytes]], None]:
+        """What the transport calls with the messages of each read."""
+        on_frames = self._dispatch.on_frames
         queue = self._queue
         if queue is None or queue.policy is not OverflowPolicy.BLOCK:
-            return functools.partial(on_frame, session)
+            return functools.partial(on_frames, session)
         ws = session.ws
+        on_frame = self._dispatch.on_frame
 
-        def blocking(frame: str | bytes) -> None:
-            on_frame(session, frame)
-            if len(queue) >= queue.maxsize and not queue.paused:
-                # Backpressure: stop reading the socket until the consumer makes room.
-                queue.paused = True
-                queue.on_space = ws.resume_reading
-                ws.pause_reading()
+        def blocking(frames: list[str | bytes]) -> None:
+            for i, frame in enumerate(frames):
+                on_frame(session, frame)
+                if len(queue) >= queue.maxsize and not queue.paused:
+                    # Backpressure: stop reading the socket until the consumer makes room;
+                    # the rest of this read waits in the transport.
+                    queue.paused = True
+                    queue.on_space = ws.resume_reading
+                    ws.pause_reading(frames[i + 1 :])
+                    return
 
         return blocking
 

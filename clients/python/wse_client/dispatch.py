@@ -5,9 +5,10 @@ frame -> decode (codec) -> system messages (to the client) -> duplicate window
 ``on_any``, ``on_gap``) -> the bounded EventQueue read by ``async for``.
 
 Everything here is synchronous and runs on the client's event loop, once per
-message, so the common case (a ``U{...}`` text frame of an update that arrives
-in order) takes a fast path written out in one function: it is what decides
-how close ``async for`` comes to a bare receive loop (bench/client/).
+read with all the messages the transport cut from it, so the common case (a
+``U{...}`` text frame of an update that arrives in order) takes a fast path
+written out in one loop: it is what decides how close ``async for`` comes to a
+bare receive loop (bench/client/).
 """
 
 from __future__ import annotations
@@ -96,79 +97,99 @@ class Dispatcher:
     # ---- frames -----------------------------------------------------------------
 
     def on_frame(self, session: Session, frame: str | bytes) -> None:
-        """One inbound frame. The common case, an update envelope ``U{...}`` that
-        arrives in order with no callbacks registered, is written out here line by
-        line (each line costs; see bench/client); anything else takes _slow_frame."""
+        """One inbound frame (see on_frames)."""
+        self.on_frames(session, [frame])
+
+    def on_frames(self, session: Session, frames: list[str | bytes]) -> None:
+        """The frames of one read, in order. The common case, an update envelope
+        ``U{...}`` that arrives in order, is written out here line by line (each
+        line costs; see bench/client), with the tables it touches held in locals;
+        anything else takes _slow_frame."""
         stats = self.stats
-        stats.bytes_received += len(frame)  # also the heartbeat's sign of life
-        if type(frame) is not str or frame[:2] != "U{" or session.encrypted:
-            return self._slow_frame(session, frame)
-        try:
-            env = _loads(frame[1:])
-        except ValueError:
-            return self._slow_frame(session, frame)
-        if type(env) is not dict:
-            return self._slow_frame(session, frame)
-        get = env.get
-        msg_type = get("t")
-        payload = get("p")
-        if type(msg_type) is not str or msg_type in _SLOW_TYPES or type(payload) is not dict:
-            return self._slow_frame(session, frame)
-        msg_id = get("id")
-        seq = get("seq")
-        topic = get("topic")
-        if len(env) == 2 + (msg_id is not None) + (seq is not None) + (topic is not None):
-            ts = pri = sig = None  # nothing else in the envelope
-            version = 1
-        else:
-            if "cid" in env:
-                return self._slow_frame(session, frame)
-            ts, version, pri, sig = get("ts"), get("v", 1), get("pri"), get("sig")
-            if type(version) is not int:
-                version = 1
-            if type(pri) is not int:
-                pri = None
-        if type(topic) is not str and topic is not None:
-            return self._slow_frame(session, frame)
-        stats.messages_received += 1
-        if msg_id is not None:
-            if type(msg_id) is not str:
-                msg_id = str(msg_id)
-            ids = self._ids
-            before = len(ids)
-            ids.add(msg_id)  # the sequencer's duplicate window, inlined
-            if len(ids) == before:
-                self.sequencer.duplicates += 1
-                stats.duplicates_dropped += 1
-                return None
-            order = self._order
-            order.append(msg_id)
-            if before >= self._window:
-                ids.discard(order.popleft())
-        if type(seq) is not int:
-            seq = None
-        event: WSEEvent = _tuple_new(
-            WSEEvent, (msg_type, payload, msg_id, seq, ts, version, "U", pri, None, sig, topic, env)
-        )
-        if seq is not None and self.gap_detection and (topic is not None or session.native_dialect):
-            state = self._streams.get(topic)
-            if state is None or state.expected != seq or state.held:
-                return self._sequence(event, seq, topic)
-            state.expected = seq + 1
-        if self.has_callbacks:
-            return self.deliver(event)
+        stats.bytes_received += sum(map(len, frames))  # also the heartbeat's sign of life
+        if session.encrypted:  # every data frame is E: (binary)
+            for frame in frames:
+                self._slow_frame(session, frame)
+            return
+        ids = self._ids
+        order = self._order
+        window = self._window
+        streams = self._streams
+        sequenced = self.gap_detection
+        native = session.native_dialect
         queue = self.queue
-        if queue is None:
-            return None
-        items = queue._items
-        if len(items) < queue.maxsize:  # EventQueue.put_nowait, inlined
-            items.append(event)
+        items = queue._items if queue is not None else None
+        maxsize = queue.maxsize if queue is not None else 0
+        for frame in frames:
+            if type(frame) is not str or frame[:2] != "U{":
+                self._slow_frame(session, frame)
+                continue
+            try:
+                env = _loads(frame[1:])
+            except ValueError:
+                self._slow_frame(session, frame)
+                continue
+            if type(env) is not dict:
+                self._slow_frame(session, frame)
+                continue
+            get = env.get
+            msg_type = get("t")
+            payload = get("p")
+            if type(msg_type) is not str or msg_type in _SLOW_TYPES or type(payload) is not dict:
+                self._slow_frame(session, frame)
+                continue
+            msg_id = get("id")
+            seq = get("seq")
+            topic = get("topic")
+            if len(env) == 2 + (msg_id is not None) + (seq is not None) + (topic is not None):
+                ts = pri = sig = None  # nothing else in the envelope
+                version = 1
+            else:
+                if "cid" in env:
+                    self._slow_frame(session, frame)
+                    continue
+                ts, version, pri, sig = get("ts"), get("v", 1), get("pri"), get("sig")
+                if type(version) is not int:
+                    version = 1
+                if type(pri) is not int:
+                    pri = None
+            if type(topic) is not str and topic is not None:
+                self._slow_frame(session, frame)
+                continue
+            stats.messages_received += 1
+            if msg_id is not None:
+                if type(msg_id) is not str:
+                    msg_id = str(msg_id)
+                if msg_id in ids:  # the sequencer's duplicate window, inlined
+                    self.sequencer.duplicates += 1
+                    stats.duplicates_dropped += 1
+                    continue
+                ids.add(msg_id)
+                order.append(msg_id)
+                if len(order) > window:
+                    ids.discard(order.popleft())
+            if type(seq) is not int:
+                seq = None
+            event: WSEEvent = _tuple_new(
+                WSEEvent, (msg_type, payload, msg_id, seq, ts, version, "U", pri, None, sig, topic, env)
+            )
+            if seq is not None and sequenced and (topic is not None or native):
+                state = streams.get(topic)
+                if state is None or state.expected != seq or state.held:
+                    self._sequence(event, seq, topic)
+                    continue
+                state.expected = seq + 1
+            if self.has_callbacks:
+                self.deliver(event)
+            elif items is not None:
+                if len(items) < maxsize:  # EventQueue.put_nowait, inlined; the consumer is woken below
+                    items.append(event)
+                elif queue is not None and not queue.put_nowait(event):
+                    stats.queue_dropped = queue.dropped
+        if queue is not None:
             getter = queue._getter
-            if getter is not None and not getter.done():
+            if getter is not None and items and not getter.done():
                 getter.set_result(None)
-        elif not queue.put_nowait(event):
-            stats.queue_dropped = queue.dropped
-        return None
 
     def _slow_frame(self, session: Session, frame: str | bytes) -> None:
         stats = self.stats

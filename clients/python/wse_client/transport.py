@@ -1,17 +1,21 @@
 """WebSocket connection on websockets' Sans-I/O protocol, with messages pushed
-to a callback.
+to a callback in batches.
 
 Why not websockets' asyncio connection: it hands each message through an
 assembler, a future and an ``await recv()``; that per-message machinery costs
-more than everything WSE does with the message. Here ``data_received`` feeds the
-bytes to ``websockets.client.ClientProtocol`` (which owns RFC 6455: handshake
-checks, frame parsing, masking, ping/pong, close handshake, size limit) and each
-complete message goes straight to the handler, synchronously. The WebSocket
-code itself stays websockets'.
+more than everything WSE does with the message. Here ``data_received`` cuts the
+whole data frames out of the bytes it got (wse_client.frames.scan: the common
+case in a few integer operations) and hands all the messages of one read to the
+handler in one call, synchronously. Every other frame (ping, pong, close,
+fragments) is fed whole to ``websockets.client.ClientProtocol``, which owns
+RFC 6455: handshake checks, control frames, the close handshake, fragmented
+messages, size limits and every protocol error; so does everything after a
+frame that is invalid from its header on. The parser is only ever fed whole
+frames, so it always sits at a frame boundary when the fast path resumes.
 
 Two phases: until ``set_handler`` is called, messages queue up for ``recv()``
-(the handshake reads server_ready that way); afterwards each message calls the
-handler. Owned by one event loop; not thread-safe.
+(the handshake reads server_ready that way); afterwards each read's messages
+go to the handler. Owned by one event loop; not thread-safe.
 """
 
 from __future__ import annotations
@@ -25,14 +29,17 @@ from typing import Any
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidHandshake, InvalidURI
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from wse_client.frames import BAD_UTF8, HANDOFF, NEED, scan
+
 Message = str | bytes
-Handler = Callable[[Message], None]
-_TEXT = Opcode.TEXT
+Handler = Callable[[list[Message]], None]
+_OPEN = State.OPEN
+_HEADERS_END = b"\r\n\r\n"
 
 
 class ConnectionLost(Exception):
@@ -59,6 +66,17 @@ class WebSocket(asyncio.Protocol):
         self._write_paused = False
         self._reading_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
+        # Inbound framing. Until the opening handshake is done the protocol gets every
+        # byte, but never one past the end of the response headers (_head_tail keeps
+        # the last 3 bytes fed, to find a terminator split between reads). Then
+        # _framing: scan() cuts the frames; _partial holds the bytes of an incomplete
+        # frame (_partial_len of them, _need wanted). After a fatal frame the
+        # protocol gets everything again (_framing False, protocol state not OPEN).
+        self._framing = False
+        self._head_tail = b""
+        self._partial: list[bytes] = []
+        self._partial_len = 0
+        self._need = 0
 
     # ---- asyncio.Protocol ---------------------------------------------------------
 
@@ -68,27 +86,27 @@ class WebSocket(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
-        protocol = self.protocol
-        protocol.receive_data(data)
-        handler = self._handler
-        for event in protocol.events_received():
-            if type(event) is Frame:
-                # Hot path: a whole text message with the handler running.
-                if event.opcode is _TEXT and event.fin and handler is not None and not self._reading_paused:
-                    payload = event.data
-                    handler(payload.decode() if type(payload) is bytes else bytes(payload).decode())
-                else:
-                    self._on_frame(event)
-            elif isinstance(event, Response):
-                self._on_response()
-        self._flush()
+        if self._framing:
+            self._frames_received(data)
+        elif self.protocol.state is State.CONNECTING:
+            self._head_received(data)
+        else:
+            self._feed(data)
 
     def eof_received(self) -> bool | None:
+        # Bytes of an incomplete frame go to the protocol first, so that its
+        # verdict on the truncated stream is its own.
+        self._framing = False
+        if self._partial:
+            rest = b"".join(self._partial)
+            self._partial, self._partial_len = [], 0
+            self._feed(rest)
         self.protocol.receive_eof()
         self._flush()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._framing = False
         rcvd = self.protocol.close_rcvd
         result = (rcvd.code, rcvd.reason) if rcvd is not None else (1006, "")
         if not self._opened.done():
@@ -112,6 +130,89 @@ class WebSocket(asyncio.Protocol):
 
     # ---- inbound ----------------------------------------------------------------
 
+    def _head_received(self, data: bytes) -> None:
+        """Opening handshake: the protocol parses the response; the frames after it are ours."""
+        seen = self._head_tail + data
+        at = seen.find(_HEADERS_END)
+        if at < 0:
+            self._head_tail = seen[-3:]
+            self._feed(data)  # the protocol bounds the line and header sizes
+            return
+        cut = at + 4 - len(self._head_tail)
+        self._head_tail = b""
+        self._feed(data[:cut])
+        rest = data[cut:]
+        if self.protocol.state is _OPEN:
+            self._framing = True
+            if rest:
+                self._frames_received(rest)
+        elif rest:
+            self._feed(rest)  # a refusal's body, or bytes the protocol discards
+
+    def _frames_received(self, data: bytes) -> None:
+        if self._partial:
+            self._partial.append(data)
+            self._partial_len += len(data)
+            if self._partial_len < self._need:
+                return  # a large frame arriving in pieces: joined once, when complete
+            data = b"".join(self._partial)
+            self._partial, self._partial_len = [], 0
+        protocol = self.protocol
+        pos = 0
+        while True:
+            limit = self._frame_limit()
+            out: list[Message] = []
+            pos, verdict, size = scan(data, pos, limit, protocol.current_size is not None, out)
+            if out:
+                self._deliver_all(out)
+            if verdict == NEED:
+                if pos < len(data):
+                    rest = data[pos:] if pos else data
+                    self._partial, self._partial_len, self._need = [rest], len(rest), size
+                return
+            if verdict == HANDOFF:
+                self._feed(data[pos : pos + size])
+                pos += size
+                if protocol.state is _OPEN:
+                    continue
+                rest = data[pos:]  # after a close frame: the protocol discards the rest
+            elif verdict == BAD_UTF8:
+                rest = b""
+                protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
+            else:  # FAIL: the protocol closes with its own code and reason
+                rest = data[pos:]
+            self._framing = False
+            if rest:
+                self._feed(rest)
+            else:
+                self._flush()
+            return
+
+    def _frame_limit(self) -> int | None:
+        """The protocol's own limit for the next frame (Protocol.parse)."""
+        protocol = self.protocol
+        limit = protocol.max_message_size
+        if limit is not None and protocol.current_size is not None:
+            limit -= protocol.current_size
+        fragment = protocol.max_fragment_size
+        if fragment is not None:
+            limit = fragment if limit is None else min(limit, fragment)
+        return limit
+
+    def _feed(self, data: bytes) -> None:
+        """Bytes for websockets' protocol; its events are handled here."""
+        protocol = self.protocol
+        protocol.receive_data(data)
+        for event in protocol.events_received():
+            if type(event) is Frame:
+                try:
+                    self._on_frame(event)
+                except UnicodeDecodeError:
+                    protocol.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
+            elif isinstance(event, Response):
+                self._on_response()
+        self._flush()
+
     def _on_response(self) -> None:
         if self._opened.done():
             return
@@ -126,7 +227,7 @@ class WebSocket(asyncio.Protocol):
         if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
             if frame.fin:
                 data = bytes(frame.data)
-                self._deliver(data.decode() if opcode is Opcode.TEXT else data)
+                self._deliver_all([data.decode() if opcode is Opcode.TEXT else data])
                 return
             self._fragments = [bytes(frame.data)]
             self._fragment_text = opcode is Opcode.TEXT
@@ -135,16 +236,16 @@ class WebSocket(asyncio.Protocol):
             if frame.fin:
                 data = b"".join(self._fragments)
                 self._fragments = []
-                self._deliver(data.decode() if self._fragment_text else data)
+                self._deliver_all([data.decode() if self._fragment_text else data])
         # PING (answered by the protocol), PONG and CLOSE need nothing here.
 
-    def _deliver(self, message: Message) -> None:
+    def _deliver_all(self, messages: list[Message]) -> None:
         handler = self._handler
-        if handler is not None and not self._reading_paused:
-            handler(message)
+        if handler is not None and not self._reading_paused and not self._inbox:
+            handler(messages)
             return
         # Handshake phase, or paused: parsed messages wait here (at most one read's worth).
-        self._inbox.append(message)
+        self._inbox.extend(messages)
         self._wake_inbox()
 
     def _wake_inbox(self) -> None:
@@ -153,7 +254,7 @@ class WebSocket(asyncio.Protocol):
             w.set_result(None)
 
     def set_handler(self, handler: Handler) -> list[Message]:
-        """From now on messages go to ``handler``; returns those received before."""
+        """From now on messages go to ``handler``, a list per read; returns those received before."""
         self._handler = handler
         early = list(self._inbox)
         self._inbox.clear()
@@ -171,17 +272,22 @@ class WebSocket(asyncio.Protocol):
                 self._inbox_waiter = None
         return self._inbox.popleft()
 
-    def pause_reading(self) -> None:
-        """Backpressure: no more messages reach the handler until resume_reading()."""
+    def pause_reading(self, unhandled: Sequence[Message] = ()) -> None:
+        """Backpressure: no more messages reach the handler until resume_reading().
+        A handler that pauses in the middle of its list passes the rest as
+        ``unhandled``: those are the first to be handed over again."""
         self._reading_paused = True
+        self._inbox.extendleft(reversed(unhandled))
         if self.transport is not None and not self.transport.is_closing():
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
         self._reading_paused = False
         handler = self._handler
-        while handler is not None and self._inbox and not self._reading_paused:
-            handler(self._inbox.popleft())
+        if handler is not None and self._inbox:
+            waiting = list(self._inbox)
+            self._inbox.clear()
+            handler(waiting)  # may pause again, giving back what it did not take
         if not self._reading_paused and self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
 

@@ -8,20 +8,28 @@ streams of frames (whole, fragmented, control, 7/16/64-bit lengths, a fatal
 frame at the end of some) are fed in random pieces; what the client delivers and
 writes back (pongs, close frames) must equal what websockets' ClientProtocol
 does with the same stream fed in one piece. The last tests run against a real
-websockets server.
+websockets server, over TCP and over TLS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import ipaddress
 import random
 import socket
+import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
@@ -332,3 +340,56 @@ async def test_invalid_utf8_and_oversized_messages_close_with_their_codes() -> N
             with pytest.raises(ConnectionLost):
                 await ws.send("after the failure")
             ws.abort()
+
+
+def tls_contexts(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server, client) contexts around a fresh self-signed certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
+    client = ssl.create_default_context(cafile=str(tmp / "cert.pem"))
+    return server, client
+
+
+async def test_messages_split_across_tls_records(tmp_path: Path) -> None:
+    """Over TLS, reads end where decrypted records end, not where frames do."""
+    rng = random.Random(9)
+    messages: list[Message] = [
+        text_of(rng, n).decode() if i % 2 else rng.randbytes(n)
+        for i, n in enumerate(rng.choice([10, 125, 126, 5000, 16_384, 40_000, 70_000]) for _ in range(60))
+    ]
+    server_ctx, client_ctx = tls_contexts(tmp_path)
+
+    async def handler(conn: ServerConnection) -> None:
+        for message in messages:
+            await conn.send(message)
+        await conn.close(1000, "all sent")
+
+    async with serve(handler, "127.0.0.1", 0, ssl=server_ctx, compression=None, max_size=None) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        ws = await open_websocket(f"wss://127.0.0.1:{port}/", max_size=1 << 20, ssl_context=client_ctx)
+        got = await received(ws, len(messages))
+        assert await asyncio.wait_for(ws.closed, 5) == (1000, "all sent")
+        assert got == messages
+        await ws.close()

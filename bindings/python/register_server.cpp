@@ -30,8 +30,10 @@ namespace wse::py {
 namespace {
 
 using transport::FrameRef;
-using transport::InboundEvent;
 using transport::InboundKind;
+
+static_assert(transport::InboundBatch::kPadding >= simdjson::SIMDJSON_PADDING,
+              "drain_inbound parses JSON in place: a batch pads its payloads for simdjson");
 
 // Interned kind strings, created once.
 nb::object kind_name(InboundKind kind) {
@@ -76,53 +78,70 @@ void normalize_keys(nb::handle obj) {
   rename_key(obj.ptr(), interned(2), interned(3));
 }
 
+PyObject* decode_text(std::string_view text) {
+  return PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+}
+
 // (kind, conn_id, data) for one event. Never throws for bad client data: what
-// does not decode is handed over raw.
-nb::object event_tuple(const InboundEvent& ev, const nb::object& conn_id) {
+// does not decode is handed over raw. `data` is a payload of an InboundBatch
+// (padded, so JSON is parsed in place); `parser` is the thread's JSON parser.
+nb::object event_tuple(InboundKind kind, std::string_view payload, const nb::object& conn_id,
+                       simdjson::dom::parser& parser) {
   nb::object data;
-  InboundKind kind = ev.kind;
-  switch (ev.kind) {
+  switch (kind) {
     case InboundKind::AuthConnect:
     case InboundKind::Connect:
     case InboundKind::Raw:
-      data =
-          nb::steal(PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+      data = nb::steal(decode_text(payload));
       break;
     case InboundKind::Msg:
       try {
-        data = from_json(ev.data);
-        normalize_keys(data);
+        TopLevelKeys top;
+        data = from_json_padded(parser, payload, top);
+        if (PyDict_Check(data.ptr())) {
+          if (top.type && !top.t) rename_key(data.ptr(), interned(0), interned(1));
+          if (top.payload && !top.p) rename_key(data.ptr(), interned(2), interned(3));
+        }
       } catch (const nb::python_error&) {
         kind = InboundKind::Raw;
-        data = nb::steal(
-            PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+        data = nb::steal(decode_text(payload));
       } catch (const std::exception&) {
         kind = InboundKind::Raw;
-        data = nb::steal(
-            PyUnicode_DecodeUTF8(ev.data.data(), static_cast<Py_ssize_t>(ev.data.size()), "replace"));
+        data = nb::steal(decode_text(payload));
       }
       break;
     case InboundKind::MsgPack:
       try {
-        data = from_msgpack(ev.data);
+        data = from_msgpack(payload);
         normalize_keys(data);
       } catch (const nb::python_error&) {
         kind = InboundKind::Bin;
-        data = nb::bytes(ev.data.data(), ev.data.size());
+        data = nb::bytes(payload.data(), payload.size());
       } catch (const std::exception&) {
         kind = InboundKind::Bin;
-        data = nb::bytes(ev.data.data(), ev.data.size());
+        data = nb::bytes(payload.data(), payload.size());
       }
       break;
     case InboundKind::Bin:
-      data = nb::bytes(ev.data.data(), ev.data.size());
+      data = nb::bytes(payload.data(), payload.size());
       break;
     case InboundKind::Disconnect:
       data = nb::none();
       break;
   }
   if (!data.is_valid()) throw nb::python_error();
-  return nb::make_tuple(kind_name(kind), conn_id, data);
+  PyObject* t = PyTuple_New(3);
+  if (t == nullptr) throw nb::python_error();
+  PyTuple_SET_ITEM(t, 0, kind_name(kind).release().ptr());
+  PyTuple_SET_ITEM(t, 1, conn_id.inc_ref().ptr());
+  const bool atomic_data = !PyObject_IS_GC(data.ptr());
+  PyTuple_SET_ITEM(t, 2, data.release().ptr());
+  // A tuple of a str, a str and a str/bytes/None cannot be part of a reference
+  // cycle: untrack it now, as the collector itself would on its first pass
+  // (_PyTuple_MaybeUntrack), instead of traversing it first. Tuples holding a
+  // dict stay tracked (the dict may later hold the tuple).
+  if (atomic_data) PyObject_GC_UnTrack(t);
+  return nb::steal(t);
 }
 
 FrameRef frame_for(nb::handle data, const char* what) {
@@ -258,31 +277,38 @@ class PyServer {
 
   nb::list drain_inbound(std::size_t max_count, std::int64_t timeout_ms) {
     if (max_count == 0) throw InvalidArgument("drain_inbound: max_count must be at least 1");
-    std::vector<InboundEvent> events;
-    events.reserve(std::min<std::size_t>(max_count, 4096));
+    std::vector<transport::InboundSlice> slices;
+    std::size_t n = 0;
     {
       nb::gil_scoped_release release;
       if (server_) {
-        server_->inbound_queue().pop(events, max_count,
-                                     std::chrono::milliseconds(std::max<std::int64_t>(timeout_ms, 0)));
+        n = server_->inbound_queue().pop(slices, max_count,
+                                         std::chrono::milliseconds(std::max<std::int64_t>(timeout_ms, 0)));
       } else if (timeout_ms > 0) {
         std::this_thread::sleep_for(
             std::chrono::milliseconds(timeout_ms));  // not started: nothing can arrive
       }
     }
+    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
+    if (!out.is_valid()) throw nb::python_error();
+    simdjson::dom::parser& parser = thread_json_parser();
     // Events of one connection come in runs (one read holds many messages):
     // consecutive events share one conn_id str instead of building one each.
-    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(events.size())));
-    if (!out.is_valid()) throw nb::python_error();
     const transport::ConnInfo* last = nullptr;
     nb::object last_id;
     Py_ssize_t i = 0;
-    for (const auto& ev : events) {
-      if (ev.conn.get() != last) {
-        last = ev.conn.get();
-        last_id = nb::str(ev.conn->id().data(), ev.conn->id().size());
+    for (const auto& slice : slices) {
+      const transport::InboundBatch& batch = *slice.batch;
+      for (std::size_t j = slice.first; j < slice.last; ++j) {
+        const transport::InboundEvent& ev = batch.event(j);
+        const transport::ConnInfo* conn = batch.conn(ev).get();
+        if (conn != last) {
+          last = conn;
+          last_id = nb::str(conn->id().data(), conn->id().size());
+        }
+        PyList_SET_ITEM(out.ptr(), i++,
+                        event_tuple(ev.kind, batch.data(ev), last_id, parser).release().ptr());
       }
-      PyList_SET_ITEM(out.ptr(), i++, event_tuple(ev, last_id).release().ptr());
     }
     return out;
   }
@@ -551,32 +577,37 @@ class PyServer {
     if (dispatcher_.joinable()) return;
     server::Server* s = server_.get();
     dispatcher_ = std::thread([this, s] {
-      std::vector<InboundEvent> batch;
+      std::vector<transport::InboundSlice> slices;
       while (!dispatcher_stop_.load()) {
-        batch.clear();
-        s->inbound_queue().pop(batch, 256, std::chrono::milliseconds(50));
-        if (batch.empty()) {
+        slices.clear();
+        if (s->inbound_queue().pop(slices, 256, std::chrono::milliseconds(50)) == 0) {
           if (!s->running() && s->inbound_queue().depth() == 0) break;
           continue;
         }
         nb::gil_scoped_acquire gil;
-        for (const auto& ev : batch) {
-          try {
-            nb::object t = event_tuple(ev, nb::str(ev.conn->id().data(), ev.conn->id().size()));
-            nb::object conn = t[1];
-            nb::object data = t[2];
-            const std::string_view kind = nb::cast<std::string_view>(t[0]);
-            if (kind == "connect" || kind == "auth_connect") {
-              on_connect_(conn, data);
-            } else if (kind == "disconnect") {
-              on_disconnect_(conn);
-            } else {
-              on_message_(conn, data);
+        simdjson::dom::parser& parser = thread_json_parser();
+        for (const auto& slice : slices) {
+          for (std::size_t j = slice.first; j < slice.last; ++j) {
+            const transport::InboundEvent& ev = slice.batch->event(j);
+            const transport::ConnInfo& info = *slice.batch->conn(ev);
+            try {
+              nb::object t = event_tuple(ev.kind, slice.batch->data(ev),
+                                         nb::str(info.id().data(), info.id().size()), parser);
+              nb::object conn = t[1];
+              nb::object data = t[2];
+              const std::string_view kind = nb::cast<std::string_view>(t[0]);
+              if (kind == "connect" || kind == "auth_connect") {
+                on_connect_(conn, data);
+              } else if (kind == "disconnect") {
+                on_disconnect_(conn);
+              } else {
+                on_message_(conn, data);
+              }
+            } catch (nb::python_error& e) {
+              e.discard_as_unraisable("WSEServer callback");
+            } catch (const std::exception& e) {
+              PyErr_WarnEx(PyExc_RuntimeWarning, e.what(), 1);
             }
-          } catch (nb::python_error& e) {
-            e.discard_as_unraisable("WSEServer callback");
-          } catch (const std::exception& e) {
-            PyErr_WarnEx(PyExc_RuntimeWarning, e.what(), 1);
           }
         }
       }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import sys
 import time
 import zlib
 from typing import Any
@@ -90,6 +91,57 @@ async def test_inbound_kinds_and_key_normalisation() -> None:
         assert ("raw", "{broken json") in kinds
         await ws.close()
         drain_until(server, lambda e: e[0] == "disconnect" and e[1] == conn_id)
+
+
+def expected_event_data(text: str) -> Any:
+    """What drain_inbound must return for a JSON text: json.loads, then the short keys
+    (`type` -> `t`, `payload` -> `p`) where the short one is absent."""
+    data = json.loads(text)
+    if isinstance(data, dict):
+        for short, long in (("t", "type"), ("p", "payload")):
+            if short not in data and long in data:
+                data[short] = data.pop(long)
+    return data
+
+
+async def test_inbound_json_becomes_the_same_python_values_as_json_loads() -> None:
+    texts = [
+        '{"t":"order","p":{"qty":3,"tags":["a","b"],"price":1.25,"ok":true,"none":null}}',
+        '{"type":"only-long","payload":[1,2,{"deep":{"deeper":[]}}]}',
+        '{"t":"short","type":"long","p":1,"payload":2}',  # both present: nothing renamed
+        '{"type":"x","t":"later-short"}',  # the short key wins even when it comes second
+        '{"t":"dup","n":1,"n":2}',  # the last duplicate wins, as in json.loads
+        '{"t":"\\u00e9t\\u00e9 \\ud83d\\ude00 caf\u00e9 \\n\\"q\\"","k":"\\u0000"}',
+        '{"t":"ints","big":123456789012345678901234567890,"neg":-9223372036854775808,"u":18446744073709551615}',
+        '{"t":"floats","a":1e300,"b":-0.0,"c":3.141592653589793}',
+        '{"t":"long-key","a_key_that_is_longer_than_thirty_bytes_for_sure":1}',
+        "{}",
+    ]
+    with running_server() as server:
+        ws, conn_id, _ = await open_client(server)
+        for text in texts:
+            await ws.send(text)
+        await ws.send('{"t":"end"}')
+        events = drain_until(server, lambda e: e[0] == "msg" and e[2] == {"t": "end"})
+        got = [d for k, c, d in events if c == conn_id and k == "msg"][:-1]
+        assert got == [expected_event_data(t) for t in texts]
+        assert [type(v) for v in got[6].values()] == [str, int, int, int]
+        await ws.close()
+
+
+async def test_inbound_keys_chosen_by_clients_are_not_immortal() -> None:
+    # Python 3.12 makes interned strings immortal: a server that interned every
+    # key a client sends would grow without bound. Cached key objects must stay
+    # ordinary (collectable) strings.
+    with running_server() as server:
+        ws, _, _ = await open_client(server)
+        for i in range(50):
+            await ws.send(f'{{"t":"k","unique_key_{i}":1}}')
+        events = drain_until(server, lambda e: e[0] == "msg" and "unique_key_49" in e[2])
+        keys = [k for _, _, d in events if isinstance(d, dict) for k in d if k.startswith("unique_key_")]
+        assert len(keys) == 50
+        assert all(sys.getrefcount(k) < 1_000_000 for k in keys)
+        await ws.close()
 
 
 async def test_client_hello_gets_server_hello() -> None:

@@ -224,51 +224,89 @@ class Writer {
 };
 
 // Object keys repeat from message to message ("t", "p", "id", ...): a small
-// direct-mapped cache of interned str objects saves an allocation and a UTF-8
-// decode per key, and interned keys make the application's lookups cheaper.
+// direct-mapped cache of str objects saves an allocation, a UTF-8 decode and a
+// hash per key (a str caches its hash). The entries are NOT interned: since
+// Python 3.12 interned strings are immortal, so interning keys chosen by clients
+// would grow memory without bound; the cache holds at most kSlots references.
 // Only touched with the GIL held. Returns a new reference (nullptr on error).
 PyObject* key_object(std::string_view key) {
   constexpr std::size_t kSlots = 512;
   constexpr std::size_t kMaxLen = 30;
-  if (key.size() > kMaxLen)
-    return PyUnicode_FromStringAndSize(key.data(), static_cast<Py_ssize_t>(key.size()));
+  const std::size_t n = key.size();
+  if (n > kMaxLen) return PyUnicode_DecodeUTF8(key.data(), static_cast<Py_ssize_t>(n), "surrogatepass");
   struct Slot {
     PyObject* obj = nullptr;
+    std::uint64_t head = 0;  // the first 8 bytes, zero-padded
     std::uint8_t len = 0;
     char text[kMaxLen];
   };
   static Slot slots[kSlots];
-  std::uint32_t h = 2166136261u;  // FNV-1a
-  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  // Keys are mostly short: the first (and last) 8 bytes as words make the hash
+  // and the comparison a few instructions instead of a loop over the bytes.
+  std::uint64_t head = 0, tail = 0;
+  std::memcpy(&head, key.data(), std::min<std::size_t>(n, 8));
+  if (n > 8) std::memcpy(&tail, key.data() + n - 8, 8);
+  const std::uint64_t h = ((head ^ (tail * 31) ^ n) * 0x9E3779B97F4A7C15ULL) >> 40;
   Slot& slot = slots[h & (kSlots - 1)];
-  if (slot.obj != nullptr && slot.len == key.size() && std::memcmp(slot.text, key.data(), key.size()) == 0) {
+  if (slot.obj != nullptr && slot.len == n && slot.head == head &&
+      (n <= 8 || std::memcmp(slot.text + 8, key.data() + 8, n - 8) == 0)) {
     Py_INCREF(slot.obj);
     return slot.obj;
   }
-  PyObject* o = PyUnicode_FromStringAndSize(key.data(), static_cast<Py_ssize_t>(key.size()));
+  PyObject* o = PyUnicode_DecodeUTF8(key.data(), static_cast<Py_ssize_t>(n), "surrogatepass");
   if (o == nullptr) return nullptr;
-  PyUnicode_InternInPlace(&o);
   Py_XDECREF(slot.obj);
   Py_INCREF(o);
   slot.obj = o;
-  slot.len = static_cast<std::uint8_t>(key.size());
-  std::memcpy(slot.text, key.data(), key.size());
+  slot.head = head;
+  slot.len = static_cast<std::uint8_t>(n);
+  std::memcpy(slot.text, key.data(), n);
   return o;
+}
+
+nb::object convert_element(simdjson::dom::element el);
+
+nb::object convert_string(std::string_view s) {
+  PyObject* r = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogatepass");
+  if (r == nullptr) throw nb::python_error();
+  return nb::steal(r);
+}
+
+nb::object convert_object(simdjson::dom::object obj, TopLevelKeys* top) {
+  nb::dict d;
+  for (auto field : obj) {
+    nb::object k = nb::steal(key_object(field.key));
+    if (!k.is_valid()) throw nb::python_error();
+    nb::object v;
+    if (top != nullptr) {
+      // The envelope keys of an inbound message, noted while we pass (the caller
+      // normalizes type -> t and payload -> p without looking them up again).
+      // The type name repeats from message to message: its str comes from the
+      // interned key cache instead of a new object per message.
+      const std::string_view key = field.key;
+      const bool is_type = key == "t" || key == "type";
+      if (key.size() <= 7) {
+        top->t |= key == "t";
+        top->type |= key == "type";
+        top->p |= key == "p";
+        top->payload |= key == "payload";
+      }
+      if (is_type && field.value.type() == simdjson::dom::element_type::STRING) {
+        v = nb::steal(key_object(std::string_view(field.value)));
+        if (!v.is_valid()) throw nb::python_error();
+      }
+    }
+    if (!v.is_valid()) v = convert_element(field.value);
+    if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw nb::python_error();
+  }
+  return d;
 }
 
 nb::object convert_element(simdjson::dom::element el) {
   using simdjson::dom::element_type;
   switch (el.type()) {
-    case element_type::OBJECT: {
-      nb::dict d;
-      for (auto field : simdjson::dom::object(el)) {
-        nb::object k = nb::steal(key_object(field.key));
-        if (!k.is_valid()) throw nb::python_error();
-        nb::object v = convert_element(field.value);
-        if (PyDict_SetItem(d.ptr(), k.ptr(), v.ptr()) != 0) throw nb::python_error();
-      }
-      return d;
-    }
+    case element_type::OBJECT:
+      return convert_object(simdjson::dom::object(el), nullptr);
     case element_type::ARRAY: {
       simdjson::dom::array arr(el);
       PyObject* list = PyList_New(static_cast<Py_ssize_t>(arr.size()));
@@ -280,12 +318,8 @@ nb::object convert_element(simdjson::dom::element el) {
       }
       return result;
     }
-    case element_type::STRING: {
-      std::string_view s(el);
-      PyObject* r = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogatepass");
-      if (r == nullptr) throw nb::python_error();
-      return nb::steal(r);
-    }
+    case element_type::STRING:
+      return convert_string(std::string_view(el));
     case element_type::INT64:
       return nb::steal(PyLong_FromLongLong(int64_t(el)));
     case element_type::UINT64:
@@ -298,6 +332,18 @@ nb::object convert_element(simdjson::dom::element el) {
       return nb::none();
   }
   return nb::none();
+}
+
+// Integers wider than 64 bits are valid JSON that simdjson does not represent:
+// Python's parser decides (and raises ValueError if the text is invalid).
+nb::object python_json_loads(std::string_view text) {
+  nb::object s = nb::steal(PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
+  if (!s.is_valid()) throw nb::python_error();
+  return nb::borrow(py_types().json_loads)(s);
+}
+
+[[noreturn]] void invalid_json(simdjson::error_code err) {
+  throw nb::value_error((std::string("invalid JSON: ") + simdjson::error_message(err)).c_str());
 }
 
 }  // namespace
@@ -457,16 +503,26 @@ nb::object from_json(std::string_view text) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   const auto err = parser.parse(text.data(), text.size()).get(root);
+  if (err == simdjson::NUMBER_ERROR) return python_json_loads(text);
+  if (err) invalid_json(err);
+  return convert_element(root);
+}
+
+simdjson::dom::parser& thread_json_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+nb::object from_json_padded(simdjson::dom::parser& parser, std::string_view text, TopLevelKeys& top) {
+  simdjson::dom::element root;
+  const auto err = parser.parse(text.data(), text.size(), false).get(root);
   if (err == simdjson::NUMBER_ERROR) {
-    // Possibly an integer wider than 64 bits: valid JSON that simdjson does not
-    // represent. Python's parser decides (and raises ValueError if it is invalid).
-    nb::object s = nb::steal(PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
-    if (!s.is_valid()) throw nb::python_error();
-    return nb::borrow(py_types().json_loads)(s);
+    top = TopLevelKeys{true, true, true, true};  // not tracked on this path: the caller looks
+    return python_json_loads(text);
   }
-  if (err) {
-    throw nb::value_error((std::string("invalid JSON: ") + simdjson::error_message(err)).c_str());
-  }
+  if (err) invalid_json(err);
+  if (root.type() == simdjson::dom::element_type::OBJECT)
+    return convert_object(simdjson::dom::object(root), &top);
   return convert_element(root);
 }
 

@@ -41,4 +41,17 @@ nanobind::object to_json_safe(nanobind::handle obj, const ToJsonOptions& options
 nanobind::object from_json(std::string_view text);
 nanobind::object from_json(simdjson::dom::element element);
 
+// The inbound path (drain_inbound): one parser per thread, fetched once per batch
+// (a thread_local lookup in a shared library is a call), and texts parsed in
+// place: `text` must be followed by simdjson::SIMDJSON_PADDING readable bytes
+// (transport::InboundBatch guarantees it). `top` reports which envelope keys the
+// top-level object had (all true when it could not tell), so the caller renames
+// `type`/`payload` without looking them up. String values of `t`/`type` come
+// from the interned key cache.
+struct TopLevelKeys {
+  bool t = false, type = false, p = false, payload = false;
+};
+simdjson::dom::parser& thread_json_parser();
+nanobind::object from_json_padded(simdjson::dom::parser& parser, std::string_view text, TopLevelKeys& top);
+
 }  // namespace wse::py

@@ -411,6 +411,10 @@ void Shard::on_readable(Connection* c) {
     abort(c);
     return;
   }
+  if (messages_in_ != 0) {
+    counters_.messages_in.fetch_add(messages_in_, std::memory_order_relaxed);
+    messages_in_ = 0;
+  }
   if (c->state != ConnState::Dead && c->state != ConnState::HttpClosing) arm_read(c);
 }
 
@@ -615,13 +619,13 @@ void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::
   if (host_.auth_enabled()) {
     push_event(InboundKind::AuthConnect, c, info->user_id);
   } else {
-    push_event(InboundKind::Connect, c, std::move(cookie));
+    push_event(InboundKind::Connect, c, cookie);
   }
 }
 
 // ---- messages -------------------------------------------------------------
 
-void Shard::push_event(InboundKind kind, Connection* c, std::string data) {
+void Shard::push_event(InboundKind kind, Connection* c, std::string_view data) {
   // The first event of a round posts one flush behind the completions asio has
   // already queued from this epoll round: every connection that was readable is
   // handled before Python is woken once for all of them (not once per socket,
@@ -633,11 +637,12 @@ void Shard::push_event(InboundKind kind, Connection* c, std::string data) {
       flush_events();
     });
   }
-  events_.push_back(InboundEvent{kind, c->info, std::move(data)});
+  if (!events_) events_ = std::make_unique<InboundBatch>();
+  events_->add(kind, c->info, data);  // the payload is copied once, into the batch's block
 }
 
 void Shard::flush_events() {
-  if (!events_.empty()) host_.inbound().push(events_);
+  if (events_) host_.inbound().push(std::move(events_));
 }
 
 bool Shard::rate_allows(Connection* c) {
@@ -669,7 +674,7 @@ void Shard::send_text_now(Connection* c, std::string_view text) {
 
 void Shard::on_message(Connection* c, protocol::Opcode op, std::string_view payload) {
   if (c->state != ConnState::Open) return;
-  counters_.messages_in.fetch_add(1, std::memory_order_relaxed);
+  ++messages_in_;  // added to the shared counter once per readable socket (on_readable)
   if (op == protocol::Opcode::Text) {
     on_text(c, payload);
     return;
@@ -706,12 +711,12 @@ void Shard::on_message(Connection* c, protocol::Opcode op, std::string_view payl
   }
   if (!rate_allows(c)) return;
   if (payload.starts_with(spec::kMarkerMsgpack)) {
-    push_event(InboundKind::MsgPack, c, std::string(payload.substr(2)));
+    push_event(InboundKind::MsgPack, c, payload.substr(2));
   } else if (c->info->msgpack && !payload.empty() &&
              (static_cast<unsigned char>(payload[0]) & 0xF0) == 0x80) {
-    push_event(InboundKind::MsgPack, c, std::string(payload));
+    push_event(InboundKind::MsgPack, c, payload);
   } else {
-    push_event(InboundKind::Bin, c, std::string(payload));
+    push_event(InboundKind::Bin, c, payload);
   }
 }
 
@@ -725,7 +730,7 @@ void Shard::on_text(Connection* c, std::string_view text) {
   }
   const auto json = protocol::strip_category(text);
   if (!json) {
-    if (rate_allows(c)) push_event(InboundKind::Raw, c, std::string(text));
+    if (rate_allows(c)) push_event(InboundKind::Raw, c, text);
     return;
   }
   on_json(c, *json);
@@ -736,13 +741,12 @@ void Shard::on_json(Connection* c, std::string_view json) {
   // parses once into a dict, and hands over as raw text what is not an object).
   if (!protocol::may_be_server_handled(json)) {
     if (rate_allows(c))
-      push_event(protocol::looks_like_object(json) ? InboundKind::Msg : InboundKind::Raw, c,
-                 std::string(json));
+      push_event(protocol::looks_like_object(json) ? InboundKind::Msg : InboundKind::Raw, c, json);
     return;
   }
   protocol::InboundInfo info = protocol::inspect_inbound(json);
   if (!info.is_object) {
-    if (rate_allows(c)) push_event(InboundKind::Raw, c, std::string(json));
+    if (rate_allows(c)) push_event(InboundKind::Raw, c, json);
     return;
   }
   if (info.type == spec::kType_ping || info.type == spec::kType_PING) {
@@ -759,7 +763,7 @@ void Shard::on_json(Connection* c, std::string_view json) {
     handle_subscription(c, info.action, info.topics, info.topics_valid);
     return;
   }
-  push_event(InboundKind::Msg, c, std::string(json));
+  push_event(InboundKind::Msg, c, json);
 }
 
 void Shard::answer_hello(Connection* c, const std::string& client_key) {

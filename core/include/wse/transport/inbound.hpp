@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "wse/transport/inbound_batch.hpp"
 #include "wse/util/uuid.hpp"
 
 namespace wse::transport {
@@ -81,34 +82,31 @@ struct ConnInfo {
   bool seen_before(const std::string& event_id);
 };
 
-enum class InboundKind : std::uint8_t {
-  AuthConnect,  // data: user_id
-  Connect,      // data: Cookie header
-  Msg,          // data: JSON object text (category prefix removed)
-  MsgPack,      // data: MessagePack map bytes
-  Raw,          // data: text that is not a JSON object
-  Bin,          // data: binary frame bytes
-  Disconnect,   // data: empty
+// A run of events taken off the queue: [first, last) of one batch.
+struct InboundSlice {
+  std::shared_ptr<const InboundBatch> batch;
+  std::size_t first = 0;
+  std::size_t last = 0;
 };
 
-struct InboundEvent {
-  InboundKind kind;
-  std::shared_ptr<ConnInfo> conn;
-  std::string data;
-};
-
-// Bounded MPSC queue. Data events beyond the capacity are dropped and counted;
-// lifecycle events (connect/disconnect) are always kept, so the application
-// never misses one (they are bounded by max_connections anyway).
+// Bounded MPSC queue of event batches. Data events beyond the capacity are
+// dropped and counted; lifecycle events (connect/disconnect) are always kept, so
+// the application never misses one (they are bounded by max_connections anyway).
+// The capacity counts events, whatever batches they came in.
+//
+// Thread-safety: every member is safe to call from any thread; push and pop take
+// one short lock each (per batch and per drain, not per event).
 class InboundQueue {
  public:
   explicit InboundQueue(std::size_t capacity) : capacity_(capacity) {}
 
-  // Moves the batch in (one lock for the whole batch). Returns how many were dropped.
-  std::size_t push(std::vector<InboundEvent>& batch);
+  // Takes the batch (sealing it), dropping the data events that do not fit.
+  // Returns how many were dropped.
+  std::size_t push(std::unique_ptr<InboundBatch> batch);
   // Waits up to `timeout` for a first event (forever if negative), then takes up
-  // to `max_count` without waiting. Returns early (possibly empty) after close().
-  std::size_t pop(std::vector<InboundEvent>& out, std::size_t max_count, std::chrono::milliseconds timeout);
+  // to `max_count` without waiting, appending one slice per batch touched.
+  // Returns the number of events taken; returns early (possibly 0) after close().
+  std::size_t pop(std::vector<InboundSlice>& out, std::size_t max_count, std::chrono::milliseconds timeout);
   void close();  // wakes waiters; later pops return what is left, without waiting
   void reopen();
   std::size_t depth() const;
@@ -119,7 +117,9 @@ class InboundQueue {
   const std::size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<InboundEvent> q_;
+  std::deque<std::shared_ptr<const InboundBatch>> batches_;
+  std::size_t front_taken_ = 0;  // events of batches_.front() already popped
+  std::size_t count_ = 0;        // events waiting
   bool closed_ = false;
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> drained_{0};

@@ -163,7 +163,7 @@ class Shard {
   void tick();
   void arm_tick();
   Connection* find(std::uint64_t serial);
-  void push_event(InboundKind kind, Connection* c, std::string data);
+  void push_event(InboundKind kind, Connection* c, std::string_view data);
   void flush_events();
 
   const std::uint32_t index_;
@@ -191,12 +191,13 @@ class Shard {
   std::vector<Connection*> all_;  // every live connection, for ticks and shutdown
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
-  std::vector<InboundEvent> events_;  // batched per epoll round, pushed at once
+  std::unique_ptr<InboundBatch> events_;  // batched per epoll round, pushed at once
   bool events_flush_posted_ = false;
   topics::TopicIndex<Connection> index_topics_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections
   std::int64_t turn_now_ns_ = 0;      // clock read at the last recv(): the time of the messages it held
+  std::uint64_t messages_in_ = 0;     // messages of the socket being read, not yet in counters_
   bool closing_all_ = false;
 };
 

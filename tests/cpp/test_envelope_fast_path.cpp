@@ -3,6 +3,10 @@
 // server-handled message through unparsed.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <iterator>
+#include <string>
+
 #include "wse/protocol/envelope.hpp"
 #include "wse/transport/shared_frame.hpp"
 
@@ -30,6 +34,55 @@ TEST(EnvelopeFastPath, ApplicationMessagesSkipTheParse) {
   EXPECT_FALSE(may_be_server_handled(R"({"t":"flood","n":3,"p":"xxxx"})"));
   EXPECT_FALSE(may_be_server_handled(R"({"t":"chat","p":{"text":"ping pong"}})"));  // not a whole string
   EXPECT_FALSE(may_be_server_handled(""));
+}
+
+// The word-at-a-time scan must decide exactly as the obvious definition: any
+// backslash, or one of the names right after a quote.
+bool reference_may_be_server_handled(std::string_view json) {
+  static constexpr std::string_view kNames[] = {
+      "ping\"", "PING\"", "pong\"", "PONG\"", "client_hello\"", "subscription\"", "subscription_update\""};
+  if (json.find('\\') != std::string_view::npos) return true;
+  for (std::size_t at = json.find('"'); at != std::string_view::npos; at = json.find('"', at + 1)) {
+    const std::string_view rest = json.substr(at + 1);
+    for (std::string_view name : kNames)
+      if (rest.starts_with(name)) return true;
+  }
+  return false;
+}
+
+TEST(EnvelopeFastPath, ScanMatchesTheDefinitionOnRandomTexts) {
+  // Pieces that make near misses likely: names cut short, quotes, escapes, padding.
+  const std::string_view pieces[] = {"\"",
+                                     "ping",
+                                     "PING",
+                                     "pong\"",
+                                     "PONG",
+                                     "client_hello",
+                                     "subscription",
+                                     "_update\"",
+                                     "\\",
+                                     "x",
+                                     "{\"t\":",
+                                     "}",
+                                     "p",
+                                     "s",
+                                     "c",
+                                     "P",
+                                     "0123456789",
+                                     "\xc3\xa9"};
+  std::uint64_t rng = 0x9E3779B97F4A7C15ULL;
+  auto next = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  for (int round = 0; round < 200000; ++round) {
+    std::string text;
+    const std::size_t parts = next() % 12;
+    for (std::size_t i = 0; i < parts; ++i) text += pieces[next() % std::size(pieces)];
+    ASSERT_EQ(may_be_server_handled(text), reference_may_be_server_handled(text)) << text;
+  }
 }
 
 TEST(EnvelopeFastPath, ObjectOutline) {

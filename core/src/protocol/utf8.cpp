@@ -3,11 +3,24 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace wse::protocol {
 
 bool is_valid_utf8(std::string_view text) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
+#if defined(__SSE2__)
+  // Every text frame is checked: skip the ASCII prefix 16 bytes per step (SSE2 is
+  // part of x86-64), then continue byte-wise from the first non-ASCII block.
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (_mm_movemask_epi8(v) != 0) break;
+    p += 16;
+  }
+#endif
   while (p < end) {
     // Fast path: eight ASCII bytes at once.
     if (end - p >= 8) {

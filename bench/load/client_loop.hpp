@@ -140,12 +140,14 @@ class ClientLoop {
   }
   // Appends bytes to send once at the end of this epoll round: many replies to
   // one connection then cost one send() (the client's CPU is part of the run).
-  void queue(Conn& c, std::string_view bytes) {
-    c.batch.append(bytes);
+  void queue(Conn& c, std::string_view bytes) { batch_of(c).append(bytes); }
+  // The bytes queue() would append to, for writing a frame in place.
+  std::string& batch_of(Conn& c) {
     if (!c.queued) {
       c.queued = true;
       queued_.push_back(&c);
     }
+    return c.batch;
   }
   void flush_queued() {
     for (Conn* c : queued_) {

@@ -34,6 +34,7 @@ struct Args {
   std::size_t size = 100;
   std::size_t depth = 1;
   std::uint64_t ack_every = 0;
+  AckWhen ack_when = AckWhen::All;
   std::uint64_t window = 65536;  // flood: messages beyond the application's last count
   std::uint64_t interval_us = 10'000;
   int server_pid = 0;
@@ -47,7 +48,8 @@ struct Args {
                "wse_loadgen: %s\n"
                "usage: wse_loadgen --workload fanout|echo|accept|ping|flood|idle --port P\n"
                "  [--host 127.0.0.1] [--path /] [--token JWT] [--conns N] [--warmup S] [--duration S]\n"
-               "  [--size BYTES] [--depth N (echo)] [--ack-every N (fanout)] [--interval-us N (ping)]\n"
+               "  [--size BYTES] [--depth N (echo)] [--ack-every N (fanout)] [--ack-when all|one (fanout)]\n"
+               "  [--interval-us N (ping)]\n"
                "  [--window N (flood credit; 0 = none)]\n"
                "  [--server-pid PID] [--stats FILE] [--read-delay-us N] [--max-connecting N]\n"
                "  [--settle S (idle)] [--connect-timeout S] [--label TEXT]\n",
@@ -87,6 +89,8 @@ Args parse(int argc, char** argv) {
       a.depth = unum();
     else if (k == "--ack-every")
       a.ack_every = unum();
+    else if (k == "--ack-when" && (v == "all" || v == "one"))
+      a.ack_when = v == "all" ? AckWhen::All : AckWhen::One;
     else if (k == "--window")
       a.window = unum();
     else if (k == "--interval-us")
@@ -171,7 +175,7 @@ int main(int argc, char** argv) {
   PingWorkload* ping = nullptr;
   FloodWorkload* flood = nullptr;
   if (a.workload == "fanout") {
-    auto p = std::make_unique<FanoutWorkload>(loop, w, a.ack_every);
+    auto p = std::make_unique<FanoutWorkload>(loop, w, a.ack_every, a.ack_when);
     p->ack_index = static_cast<std::uint32_t>(a.conns - 1);
     fanout = p.get();
     work = std::move(p);

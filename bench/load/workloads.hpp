@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "client_loop.hpp"
 #include "meters.hpp"
@@ -32,13 +33,11 @@ inline bool bench_fields(std::string_view m, std::uint64_t& seq, std::uint64_t& 
   if (m.starts_with(kHead)) {
     std::size_t i = kHead.size();
     if (i >= m.size() || m[i] < '0' || m[i] > '9') return false;
-    seq = 0;
-    while (i < m.size() && m[i] >= '0' && m[i] <= '9')
-      seq = seq * 10 + static_cast<std::uint64_t>(m[i++] - '0');
+    seq = parse_digits(m, i);
     if (m.substr(i, kTs.size()) == kTs) {
       i += kTs.size();
       if (i >= m.size() || m[i] < '0' || m[i] > '9') return false;
-      ts = parse_u64(m, i);
+      ts = parse_digits(m, i);
       return true;
     }
   }
@@ -46,13 +45,22 @@ inline bool bench_fields(std::string_view m, std::uint64_t& seq, std::uint64_t& 
 }
 
 // Fan-out receive: every message carries "seq" (per topic, from 0) and "ts"
-// (CLOCK_MONOTONIC ns at publish). Each connection checks its sequence; one
-// connection (the last to open) acknowledges every `ack_every`-th seq with a
-// text "A<seq>" so the publisher keeps a bounded number of messages in flight.
+// (CLOCK_MONOTONIC ns at publish). Each connection checks its sequence.
+//
+// Credit: the publisher keeps a bounded number of messages in flight beyond the
+// last "A<seq>" it got back (every `ack_every`-th seq). By default (AckWhen::All)
+// "A<seq>" is sent, at once, when *every* open connection has received that seq,
+// so the window bounds what is undelivered to any subscriber and the ack does not
+// depend on the order in which a server writes its sockets. AckWhen::One is the
+// earlier rule (one connection, the last to open, acknowledges what it received,
+// at the end of the epoll round), kept to reproduce earlier figures: it favours a
+// server that happens to write that connection first.
+enum class AckWhen : std::uint8_t { All, One };
+
 class FanoutWorkload final : public Workload {
  public:
-  FanoutWorkload(ClientLoop& loop, Window& w, std::uint64_t ack_every)
-      : loop_(loop), w_(w), ack_every_(ack_every) {}
+  FanoutWorkload(ClientLoop& loop, Window& w, std::uint64_t ack_every, AckWhen when)
+      : loop_(loop), w_(w), ack_every_(ack_every), when_(when) {}
   std::uint64_t first_ns = 0;
   std::uint32_t ack_index = 0;
 
@@ -79,35 +87,77 @@ class FanoutWorkload final : public Workload {
       ++w_.count;
       w_.latency.record_ns(now > ts ? now - ts : 0);
     }
-    if (ack_every_ != 0 && c.index == ack_index && seq % ack_every_ == 0) {
-      char text[32];
-      const int n = std::snprintf(text, sizeof text, "A%llu", static_cast<unsigned long long>(seq));
-      std::string frame;
-      append_masked_frame(frame, Op::Text, std::string_view(text, static_cast<std::size_t>(n)), mask_++);
-      loop_.queue(c, frame);
+    if (ack_every_ == 0) return;
+    if (when_ == AckWhen::One) {
+      if (c.index == ack_index && seq % ack_every_ == 0) ack(c, seq, false);
+      return;
+    }
+    // c.b: the next checkpoint (seq / ack_every) this connection has not passed yet.
+    for (const std::uint64_t cp = seq / ack_every_; c.b <= cp; ++c.b) {
+      Checkpoint& slot = ring_[c.b % kRing];
+      if (slot.cp != c.b) slot = Checkpoint{c.b, 0};
+      ++slot.reached;
+    }
+    const std::size_t open = loop_.open_count();
+    while (true) {
+      const Checkpoint& slot = ring_[next_ack_ % kRing];
+      if (slot.cp != next_ack_ || slot.reached < open) break;
+      Conn* to = ack_index < loop_.conns().size() ? loop_.conns()[ack_index].get() : &c;
+      ack(to->state == ConnState::Open ? *to : c, next_ack_ * ack_every_, true);
+      ++next_ack_;
     }
   }
   void on_closed(Conn&, const char*) override { ++w_.closed; }
 
  private:
+  // Checkpoints in progress: the credit window keeps at most window / ack_every + 1
+  // of them open, far fewer than the ring holds.
+  static constexpr std::size_t kRing = 1024;
+  struct Checkpoint {
+    std::uint64_t cp = ~0ull;
+    std::size_t reached = 0;  // connections that have received seq cp * ack_every
+  };
+
+  void ack(Conn& c, std::uint64_t seq, bool now) {
+    char text[32];
+    const int n = std::snprintf(text, sizeof text, "A%llu", static_cast<unsigned long long>(seq));
+    std::string frame;
+    append_masked_frame(frame, Op::Text, std::string_view(text, static_cast<std::size_t>(n)), mask_++);
+    if (now) {
+      loop_.send(c, frame);
+    } else {
+      loop_.queue(c, frame);
+    }
+  }
+
   ClientLoop& loop_;
   Window& w_;
   std::uint64_t ack_every_;
+  AckWhen when_;
   std::uint32_t mask_ = 0x5A17C3E1;
+  std::uint64_t next_ack_ = 0;  // the next checkpoint to acknowledge
+  std::vector<Checkpoint> ring_ = std::vector<Checkpoint>(kRing);
 };
 
 // Echo: each connection keeps `depth` text messages in flight. A message is
 // "E<seq:10><:><ts:20>" padded to `size`; the reply must be the same text, in order.
+// Messages are written straight into the connection's batch (masked while
+// copied from a template, no allocation, no printf): the raw peer's limit is
+// only measurable if the load generator costs less than the server.
 class EchoWorkload final : public Workload {
  public:
   EchoWorkload(ClientLoop& loop, Window& w, std::size_t depth, std::size_t size)
-      : loop_(loop), w_(w), depth_(depth), size_(size < 32 ? 32 : size) {}
+      : loop_(loop), w_(w), depth_(depth), text_(size < 32 ? 32 : size, 'x') {
+    text_[0] = 'E';
+    text_[11] = ':';
+  }
 
   void on_open(Conn& c) override {
-    for (std::size_t i = 0; i < depth_; ++i) send_next(c);
+    const std::uint64_t now = mono_ns();
+    for (std::size_t i = 0; i < depth_; ++i) send_next(c, now);
   }
   void on_message(Conn& c, Op, std::string_view m) override {
-    if (m.size() != size_ || m[0] != 'E') {
+    if (m.size() != text_.size() || m[0] != 'E') {
       ++w_.other;
       return;
     }
@@ -122,29 +172,27 @@ class EchoWorkload final : public Workload {
     }
     c.a = seq + 1;
     ++w_.total;
-    const std::uint64_t now = mono_ns();
+    // One clock read per recv(): the arrival time of every reply it returned, and
+    // the send time of the messages sent in answer (at the end of this epoll round).
+    const std::uint64_t now = loop_.recv_ns();
     if (w_.measuring) {
       ++w_.count;
-      w_.latency.record_ns(now - ts);
+      w_.latency.record_ns(now > ts ? now - ts : 0);
     }
-    send_next(c);
+    send_next(c, now);
   }
   void on_closed(Conn&, const char*) override { ++w_.closed; }
 
  private:
-  void send_next(Conn& c) {
-    std::string text(size_, 'x');
-    std::snprintf(text.data(), 33, "E%010llu:%020llu", static_cast<unsigned long long>(c.next_seq++),
-                  static_cast<unsigned long long>(mono_ns()));
-    text[32] = 'x';  // snprintf's terminator
-    std::string frame;
-    append_masked_frame(frame, Op::Text, text, mask_++);
-    loop_.queue(c, frame);
+  void send_next(Conn& c, std::uint64_t now) {
+    write_fixed_digits(text_.data() + 1, c.next_seq++, 10);
+    write_fixed_digits(text_.data() + 12, now, 20);
+    append_masked_frame(loop_.batch_of(c), Op::Text, text_, mask_++);
   }
   ClientLoop& loop_;
   Window& w_;
   std::size_t depth_;
-  std::size_t size_;
+  std::string text_;  // the next message, rewritten in place
   std::uint32_t mask_ = 0x31C2A5F7;
 };
 

@@ -217,6 +217,8 @@ def run_one(
             lg += ["--token", make_jwt(JWT_SECRET)]
         if w.kind == "fanout" and opts.read_delay_us:
             lg += ["--read-delay-us", str(opts.read_delay_us)]
+        if w.kind == "fanout":
+            lg += ["--ack-when", opts.ack_when]
         timeout = opts.warmup + opts.duration + 120
         try:
             out = subprocess.run(lg, capture_output=True, text=True, timeout=timeout, check=False)
@@ -305,6 +307,13 @@ def main() -> None:
     p.add_argument("--size", type=int, default=100, help="message size in bytes")
     p.add_argument("--window-deliveries", type=int, default=32000, help="fan-out deliveries in flight")
     p.add_argument("--read-delay-us", type=int, default=0, help="loadgen pause between epoll rounds")
+    p.add_argument(
+        "--ack-when",
+        choices=("all", "one"),
+        default="all",
+        help="fan-out credit: ack a checkpoint once every connection got it (all) or when the last "
+        "connection to open got it (one, the earlier rule)",
+    )
     p.add_argument("--server-core", default="0")
     p.add_argument("--load-core", default="1")
     p.add_argument("--unpinned", action="store_true", help="no taskset")
@@ -379,6 +388,7 @@ def main() -> None:
             "size": opts.size,
             "window_deliveries": opts.window_deliveries,
             "read_delay_us": opts.read_delay_us,
+            "ack_when": opts.ack_when,
             "server_core": opts.server_core,
             "load_core": opts.load_core,
             "wait_quiet_s": opts.wait_quiet,

@@ -306,7 +306,9 @@ static long handle_frames(conn_t *c, char *p, size_t n) {
       memcpy(reply + rl, d, len);
       rl += len;
     } else if (op == 1 && len > 1 && d[0] == 'A' && workload[0] == 'f') {
-      int64_t s = strtoll(d + 1, NULL, 10);
+      /* The digits of this payload only: the bytes after it are the next frame or stale. */
+      int64_t s = 0;
+      for (size_t i = 1; i < len && d[i] >= '0' && d[i] <= '9'; ++i) s = s * 10 + (d[i] - '0');
       if (s > acked) acked = s;
     } else if (op == 1 && workload[0] == 'e' && rl + len + 10 < sizeof reply) {
       rl += frame_header(reply + rl, 1, len);

@@ -154,6 +154,11 @@ void Shard::stop_and_join() {
 // ---- mailbox -------------------------------------------------------------
 
 void Shard::post(Task task) {
+  // Only a fan-out (publish, broadcast) is worth a yield: the burst it lets the
+  // poster queue leaves in one write per subscriber. A send reaches one
+  // connection, so the next sends of a request/response loop mostly go to other
+  // sockets and the yield would only add a context switch.
+  const bool fan_out = task.kind == TaskKind::Publish || task.kind == TaskKind::Broadcast;
   bool wake;
   {
     std::lock_guard lock(mailbox_mu_);
@@ -162,7 +167,7 @@ void Shard::post(Task task) {
     wake_posted_ = true;
   }
   if (wake) {
-    if (config_.coalesce_bursts) poster_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+    if (config_.coalesce_bursts) poster_cpu_.store(fan_out ? sched_getcpu() : -1, std::memory_order_relaxed);
     asio::post(io_, [this] { run_tasks(); });
   }
 }

@@ -30,11 +30,13 @@ struct ServerConfig {
   bool auth_reject_http = false;
   // I/O threads (shards); 0 = one per core.
   std::size_t io_threads = 0;
-  // A shard woken by a post (publish, send, ...) from a thread running on its own
-  // core yields once before running it: the poster (usually a Python loop) queues
-  // its whole burst, and the shard writes it in one vectored write per connection
-  // instead of one per message (docs/BENCHMARKS.md shows both settings). Network
-  // wake-ups and posts from other cores never yield. false = never yield.
+  // A shard woken by a fan-out post (publish, broadcast) from a thread running on
+  // its own core yields once before running it: the poster (usually a Python
+  // loop) queues its whole burst, and the shard writes it in one vectored write
+  // per subscriber instead of one per message (docs/BENCHMARKS.md shows both
+  // settings). Sends, network wake-ups and posts from other cores never yield (a
+  // send reaches one connection: request/response replies gain nothing from it).
+  // false = never yield.
   bool coalesce_bursts = true;
   // Largest inbound message after reassembly/inflation; larger closes with 1009.
   std::size_t max_message_size = static_cast<std::size_t>(spec::kDefaultMaxMessageSize);

@@ -65,6 +65,10 @@ class Pacer:
         if credit <= 0:
             return 0
         if self.rate <= 0:
+            # As the raw peer: with messages in flight, wait for half the window, so
+            # each burst is large enough to share writes (acks come in small steps).
+            if credit < self.window // 2 and self.seq - self.acked - 1 > 0:
+                return 0
             return credit
         now = time.monotonic()
         if self.started == 0.0:

@@ -64,6 +64,8 @@ function publish() {
     const now = Number(monoNs()) / 1e9;
     if (!started) started = now;
     credit = Math.min(credit, Math.floor((now - started) * args.rate) - seq);
+  } else if (credit < Math.floor(args.window / 2) && seq - acked - 1 > 0) {
+    credit = 0;  // as the raw peer and bench_common.Pacer: wait for half the window
   }
   if (credit <= 0) {
     if (args.rate > 0) { setTimeout(publish, 1); return; }  // the pacing timer keeps going

@@ -7,13 +7,16 @@ engine's Python 3.12 venv. The conventions themselves are in bench/README.md.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import os
+import signal
 import sys
 import time
+from collections.abc import Callable, Sized
 
 TOPIC = "bench"
 
@@ -144,3 +147,54 @@ def log(*parts: object) -> None:
 
 def pid() -> int:
     return os.getpid()
+
+
+# asyncio helpers of the asyncio peers (websockets, picows).
+
+
+async def publish(
+    args: argparse.Namespace,
+    pacer: Pacer,
+    acked: asyncio.Event,
+    subscribers: Sized,
+    send: Callable[[str], None],
+) -> None:
+    """Fan-out publisher: once `subscribers` holds args.subs connections, hands
+    each message to `send` as fast as the pacer's budget allows."""
+    pad = padding(args.size)
+    while len(subscribers) < args.subs:
+        await asyncio.sleep(0.01)
+    while True:
+        n = pacer.budget()
+        if n == 0:
+            acked.clear()
+            if args.rate > 0:
+                await asyncio.sleep(0.0005)
+            else:
+                await acked.wait()
+            continue
+        for _ in range(n):
+            send(message(pacer.seq, pad))
+            pacer.seq += 1
+        await asyncio.sleep(0)
+
+
+async def write_stats(stats: StatsFile, count: Callable[[], int]) -> None:
+    """Flood: the consumed count into the stats file, every 100 ms."""
+    while True:
+        stats.maybe_write(count())
+        await asyncio.sleep(0.1)
+
+
+def stop_on_signals() -> asyncio.Future[None]:
+    """A future of the running loop that SIGTERM or SIGINT completes."""
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[None] = loop.create_future()
+
+    def on_term() -> None:
+        if not stop.done():
+            stop.set_result(None)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_term)
+    return stop

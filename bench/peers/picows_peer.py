@@ -7,7 +7,6 @@ frame back; the JWT is checked in the listener factory (HTTP 401).
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from pathlib import Path
 
@@ -70,47 +69,19 @@ async def main() -> None:
             return WSUpgradeResponseWithListener(WSUpgradeResponse.create_error_response(401), None)
         return Listener()
 
-    async def publisher() -> None:
-        pad = bc.padding(args.size)
-        while len(transports) < args.subs:
-            await asyncio.sleep(0.01)
-        while True:
-            n = pacer.budget()
-            if n == 0:
-                acked.clear()
-                if args.rate > 0:
-                    await asyncio.sleep(0.0005)
-                else:
-                    await acked.wait()
-                continue
-            for _ in range(n):
-                data = bc.message(pacer.seq, pad).encode()
-                for t in transports:
-                    t.send(WSMsgType.TEXT, data)
-                pacer.seq += 1
-            await asyncio.sleep(0)
+    def send_all(text: str) -> None:
+        data = text.encode()
+        for t in transports:
+            t.send(WSMsgType.TEXT, data)
 
-    async def stats_writer() -> None:
-        while True:
-            stats.maybe_write(count)
-            await asyncio.sleep(0.1)
-
-    loop = asyncio.get_running_loop()
-    stop = loop.create_future()
-
-    def on_term() -> None:
-        if not stop.done():
-            stop.set_result(None)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_term)
+    stop = bc.stop_on_signals()
     server = await ws_create_server(factory, "127.0.0.1", args.port)
     bc.ready(args.port)
     tasks = []
     if workload == "fanout":
-        tasks.append(asyncio.create_task(publisher()))
+        tasks.append(asyncio.create_task(bc.publish(args, pacer, acked, transports, send_all)))
     if workload == "flood":
-        tasks.append(asyncio.create_task(stats_writer()))
+        tasks.append(asyncio.create_task(bc.write_stats(stats, lambda: count)))
     await stop
     for t in tasks:
         t.cancel()

@@ -7,7 +7,6 @@ JWT is checked in process_request (HTTP 401 before the upgrade).
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,46 +55,17 @@ async def main() -> None:
         finally:
             conns.discard(ws)
 
-    async def publisher() -> None:
-        pad = bc.padding(args.size)
-        while len(conns) < args.subs:
-            await asyncio.sleep(0.01)
-        while True:
-            n = pacer.budget()
-            if n == 0:
-                acked.clear()
-                if args.rate > 0:
-                    await asyncio.sleep(0.0005)
-                else:
-                    await acked.wait()
-                continue
-            for _ in range(n):
-                broadcast(conns, bc.message(pacer.seq, pad))
-                pacer.seq += 1
-            await asyncio.sleep(0)
-
-    async def stats_writer() -> None:
-        while True:
-            stats.maybe_write(count)
-            await asyncio.sleep(0.1)
-
-    stop = asyncio.get_running_loop().create_future()
-
-    def on_term() -> None:
-        if not stop.done():
-            stop.set_result(None)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, on_term)
+    stop = bc.stop_on_signals()
     tasks: list[asyncio.Task[Any]] = []
     async with serve(
         handler, "127.0.0.1", args.port, process_request=process_request, compression=None, max_queue=None
     ):
         bc.ready(args.port)
         if args.workload == "fanout":
-            tasks.append(asyncio.create_task(publisher()))
+            send = lambda m: broadcast(conns, m)  # noqa: E731
+            tasks.append(asyncio.create_task(bc.publish(args, pacer, acked, conns, send)))
         if args.workload == "flood":
-            tasks.append(asyncio.create_task(stats_writer()))
+            tasks.append(asyncio.create_task(bc.write_stats(stats, lambda: count)))
         await stop
         for t in tasks:
             t.cancel()

@@ -53,7 +53,8 @@ def pick_port(cluster_bus: bool = False) -> int:
 
 
 class RedisServer:
-    """One redis-server process. kill() and start() again reuse the same port."""
+    """One redis-server process. kill() and start() again reuse the same port.
+    As a context manager: started on entry, stopped on exit."""
 
     def __init__(self, workdir: Path, *args: str, cluster: bool = False) -> None:
         self.workdir = workdir
@@ -61,6 +62,7 @@ class RedisServer:
         self.args = list(args)
         self.cluster = cluster
         self.port = 0
+        self.tls_port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.password: str | None = None
         self._client: redis.Redis | None = None
@@ -68,6 +70,33 @@ class RedisServer:
         for i, a in enumerate(self.args):
             if a == "--requirepass":
                 self.password = self.args[i + 1]
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @classmethod
+    def with_tls(cls, workdir: Path, ca: Path, cert: Path, key: Path, *, auth_clients: bool) -> RedisServer:
+        """A server that speaks TLS only, on self.tls_port (the plain port stays for the harness)."""
+        tls_port = pick_port()
+        server = cls(
+            workdir,
+            "--tls-port",
+            str(tls_port),
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(ca),
+            "--tls-auth-clients",
+            "yes" if auth_clients else "no",
+        )
+        server.tls_port = tls_port
+        return server
 
     def command_line(self) -> list[str]:
         cmd = [
@@ -317,6 +346,20 @@ def instances(count: int, redis_url: str, **connect: Any) -> Iterator[list[Insta
     finally:
         for inst in started:
             inst.close()
+
+
+def publish_all(insts: list[Instance], topics: list[str], count: int) -> list[tuple[str, str, int]]:
+    """Every instance publishes `count` rounds over `topics` at the same time;
+    returns what was published as (publisher, topic, i)."""
+    threads = [
+        threading.Thread(target=i.call, args=("publish",), kwargs={"topics": topics, "count": count})
+        for i in insts
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [(i.name, topic, n) for i in insts for topic in topics for n in range(count)]
 
 
 class Receiver:

@@ -42,10 +42,8 @@ SEED_KEYS = {
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(Path(tmp_path_factory.mktemp("redis-api")))
-    server.start()
-    yield server
-    server.stop()
+    with RedisServer(Path(tmp_path_factory.mktemp("redis-api"))) as server:
+        yield server
 
 
 @pytest.fixture
@@ -296,21 +294,9 @@ def write_pair(
 
 async def test_rediss_tls_verifies_the_server(tmp_path: Path) -> None:
     ca, cert, key = make_tls_files(tmp_path)
-    tls_port = pick_port()
-    tls = RedisServer(
-        tmp_path / "tls",
-        "--tls-port",
-        str(tls_port),
-        "--tls-cert-file",
-        str(cert),
-        "--tls-key-file",
-        str(key),
-        "--tls-ca-cert-file",
-        str(ca),
-        "--tls-auth-clients",
-        "no",
-    )
+    tls = RedisServer.with_tls(tmp_path / "tls", ca, cert, key, auth_clients=False)
     tls.start()
+    tls_port = tls.tls_port
     base = f"rediss://127.0.0.1:{tls_port}"
     try:
         untrusted = WSEServer("127.0.0.1", 0, io_threads=1)
@@ -340,21 +326,9 @@ async def test_rediss_tls_verifies_the_server(tmp_path: Path) -> None:
 
 def test_rediss_client_certificate(tmp_path: Path) -> None:
     ca, cert, key = make_tls_files(tmp_path)
-    tls_port = pick_port()
-    tls = RedisServer(
-        tmp_path / "mtls",
-        "--tls-port",
-        str(tls_port),
-        "--tls-cert-file",
-        str(cert),
-        "--tls-key-file",
-        str(key),
-        "--tls-ca-cert-file",
-        str(ca),
-        "--tls-auth-clients",
-        "yes",
-    )
+    tls = RedisServer.with_tls(tmp_path / "mtls", ca, cert, key, auth_clients=True)
     tls.start()
+    tls_port = tls.tls_port
     base = f"rediss://127.0.0.1:{tls_port}?ssl_ca_certs={ca}"
     try:
         without = WSEServer("127.0.0.1", 0, io_threads=1)

@@ -6,7 +6,6 @@ message exactly once, and a slot that moves to another master is followed."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from redis_support import (
     assert_exactly_once,
     cmd,
     instances,
+    publish_all,
     settle,
     wants,
 )
@@ -83,15 +83,7 @@ async def test_cluster_sharded_pubsub_exactly_once(cluster: RedisCluster) -> Non
         assert set().union(*per_node) == wanted
         assert sum(1 for chans in per_node if chans) >= 2
 
-        threads = [
-            threading.Thread(target=i.call, args=("publish",), kwargs={"topics": TOPICS, "count": count})
-            for i in insts
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        published = [(i.name, topic, n) for i in insts for topic in TOPICS for n in range(count)]
+        published = publish_all(insts, TOPICS, count)
         await settle(
             receivers, {id(r): sum(1 for m in published if wants(r.topics, m[1])) for r in receivers}
         )

@@ -7,21 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis_support import Instance, Receiver, RedisServer, cmd, instances
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
 
 
 def dlq_indices(entries: list[dict[str, str]], topic: str) -> dict[int, str]:

@@ -5,17 +5,16 @@ per-publisher order, and each instance subscribes only to what its clients need.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis_support import (
-    Instance,
     Receiver,
     RedisServer,
     assert_exactly_once,
     instances,
+    publish_all,
     settle,
     wants,
 )
@@ -35,27 +34,12 @@ PLAN: list[list[list[str]]] = [
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(Path(tmp_path_factory.mktemp("redis-scaleout")))
-    server.start()
-    yield server
-    server.stop()
+    with RedisServer(Path(tmp_path_factory.mktemp("redis-scaleout"))) as server:
+        yield server
 
 
 def distinct(plan: list[list[str]]) -> set[str]:
     return {t for topics in plan for t in topics}
-
-
-def publish_all(insts: list[Instance], count: int) -> list[tuple[str, str, int]]:
-    """Every instance publishes `count` rounds over TOPICS at the same time."""
-    threads = [
-        threading.Thread(target=i.call, args=("publish",), kwargs={"topics": TOPICS, "count": count})
-        for i in insts
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return [(i.name, topic, n) for i in insts for topic in TOPICS for n in range(count)]
 
 
 async def test_three_instances_deliver_exactly_once_everywhere(redis_server: RedisServer) -> None:
@@ -69,7 +53,7 @@ async def test_three_instances_deliver_exactly_once_everywhere(redis_server: Red
         for inst, plan in zip(insts, PLAN, strict=True):
             inst.wait_connected(subscriptions=len(distinct(plan)))
 
-        published = publish_all(insts, count)
+        published = publish_all(insts, TOPICS, count)
         await settle(
             receivers, {id(r): sum(1 for m in published if wants(r.topics, m[1])) for r in receivers}
         )

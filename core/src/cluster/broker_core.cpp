@@ -261,18 +261,7 @@ void BrokerCore::on_tick() {
   if (mode_ == Mode::Unknown && !links_.empty()) {
     NodeLink& seed = *links_[0];
     if (seed.cmd_ready() && !detect_in_flight_ && now - last_detect_ > kWaitLimit) link_ready(seed);
-    if (!seed.holding_ && !seed.cmd_ready()) {
-      std::deque<Incoming> held;
-      held.swap(held_);
-      for (auto& in : held) {
-        PublishItem item;
-        item.topic = std::move(in.topic);
-        item.payload = std::move(in.payload);
-        item.binary = in.binary;
-        item.channel = channel_for(item.topic);
-        dead_letter(std::move(item), "Redis disconnected");
-      }
-    }
+    if (!seed.holding_ && !seed.cmd_ready()) dead_letter_held("Redis disconnected");
   }
   if (cluster()) {
     if (refresh_in_flight_ && now - refresh_sent_at_ > kCommandTimeout) refresh_in_flight_ = false;
@@ -306,8 +295,7 @@ void BrokerCore::on_tick() {
   arm_tick();
 }
 
-void BrokerCore::begin_stop() {
-  drain_mailbox();  // stopped_ is set: what is left goes to the dead-letter ring
+void BrokerCore::dead_letter_held(const std::string& error) {
   std::deque<Incoming> held;
   held.swap(held_);
   for (auto& in : held) {
@@ -316,8 +304,13 @@ void BrokerCore::begin_stop() {
     item.payload = std::move(in.payload);
     item.binary = in.binary;
     item.channel = channel_for(item.topic);
-    dead_letter(std::move(item), "broker stopped");
+    dead_letter(std::move(item), error);
   }
+}
+
+void BrokerCore::begin_stop() {
+  drain_mailbox();  // stopped_ is set: what is left goes to the dead-letter ring
+  dead_letter_held("broker stopped");
   for (auto& item : unrouted_) dead_letter(std::move(item), "broker stopped");
   unrouted_.clear();
   auto finish = [this] {

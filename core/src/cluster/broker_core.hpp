@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -206,6 +207,8 @@ class BrokerCore {
   std::uint64_t next_seq() noexcept { return ++seq_; }
   double unit_random();
   void dead_letter(PublishItem&& item, std::string error);
+  // Every publish held while the mode was unknown, to the dead-letter ring.
+  void dead_letter_held(const std::string& error);
   void published(const PublishItem& item);
   void item_done(const PublishItem& item);  // left the broker (acknowledged or dead-lettered)
   void record_error(const std::string& error);
@@ -241,6 +244,9 @@ class BrokerCore {
   void place(const std::string& topic, bool want);
   void set_mode(Mode mode);
   void apply_topology(Topology topo);
+  // The topology of a CLUSTER SLOTS reply with at least one master; nullopt
+  // (and the reason in last_error) otherwise.
+  std::optional<Topology> topology_from(const RespValue& reply, const NodeLink& link);
   void rehome_subscriptions();
   void flush_unrouted();
   void announce_patterns(Clock::time_point now);

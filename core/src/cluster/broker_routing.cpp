@@ -114,12 +114,8 @@ void BrokerCore::on_cmd_result(NodeLink& link, CmdKind kind, RespValue& reply) {
         set_mode(Mode::Standalone);
         return;
       }
-      std::string why;
-      auto topo = parse_cluster_slots(reply, link.address().host, &why);
-      if (!topo || topo->masters.empty()) {
-        record_error(topo ? "the cluster reports no masters" : why);
-        return;
-      }
+      auto topo = topology_from(reply, link);
+      if (!topo) return;
       set_mode(Mode::Cluster);
       apply_topology(std::move(*topo));
       return;
@@ -131,12 +127,8 @@ void BrokerCore::on_cmd_result(NodeLink& link, CmdKind kind, RespValue& reply) {
         if (!lost) record_error("CLUSTER SLOTS failed: " + reply.str);
         return;
       }
-      std::string why;
-      auto topo = parse_cluster_slots(reply, link.address().host, &why);
-      if (!topo || topo->masters.empty()) {
-        record_error(topo ? "the cluster reports no masters" : why);
-        return;
-      }
+      auto topo = topology_from(reply, link);
+      if (!topo) return;
       apply_topology(std::move(*topo));
       return;
     }
@@ -158,6 +150,16 @@ void BrokerCore::on_cmd_result(NodeLink& link, CmdKind kind, RespValue& reply) {
       if (reply.is_error() && !lost) record_error(link.address().to_string() + ": " + reply.str);
       return;
   }
+}
+
+std::optional<Topology> BrokerCore::topology_from(const RespValue& reply, const NodeLink& link) {
+  std::string why;
+  auto topo = parse_cluster_slots(reply, link.address().host, &why);
+  if (!topo || topo->masters.empty()) {
+    record_error(topo ? "the cluster reports no masters" : why);
+    return std::nullopt;
+  }
+  return topo;
 }
 
 void BrokerCore::apply_topology(Topology topo) {

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,9 @@ class RedisServer:
     """One redis-server process. kill() and start() again reuse the same port.
     As a context manager: started on entry, stopped on exit."""
 
-    def __init__(self, workdir: Path, *args: str, cluster: bool = False) -> None:
+    def __init__(self, workdir: Path, *args: str, cluster: bool = False, node_timeout_ms: int = 5000) -> None:
         self.workdir = workdir
+        self.node_timeout_ms = node_timeout_ms
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.args = list(args)
         self.cluster = cluster
@@ -121,7 +122,9 @@ class RedisServer:
                 "--cluster-config-file",
                 str(self.workdir / "nodes.conf"),
                 "--cluster-node-timeout",
-                "5000",
+                str(self.node_timeout_ms),
+                "--repl-diskless-sync-delay",
+                "0",
             ]
         return cmd + self.args
 
@@ -209,27 +212,64 @@ class RedisServer:
 
 
 class RedisCluster:
-    """Three masters, no replicas, slots split evenly (CLUSTER ADDSLOTSRANGE + MEET)."""
+    """`masters` masters with slots split evenly (CLUSTER ADDSLOTSRANGE + MEET), each
+    with `replicas` replicas (CLUSTER REPLICATE) that take over when it fails."""
 
-    def __init__(self, workdir: Path, masters: int = 3) -> None:
-        self.nodes = [RedisServer(workdir / f"node{i}", cluster=True) for i in range(masters)]
+    def __init__(
+        self, workdir: Path, masters: int = 3, replicas: int = 0, node_timeout_ms: int = 5000
+    ) -> None:
+        self.nodes = [
+            RedisServer(workdir / f"node{i}", cluster=True, node_timeout_ms=node_timeout_ms)
+            for i in range(masters)
+        ]
+        self.replicas = [
+            RedisServer(workdir / f"replica{i}", cluster=True, node_timeout_ms=node_timeout_ms)
+            for i in range(masters * replicas)
+        ]
 
     def start(self) -> None:
-        for n in self.nodes:
+        for n in self.nodes + self.replicas:
             n.start()
         per = 16384 // len(self.nodes)
         for i, n in enumerate(self.nodes):
             last = 16383 if i == len(self.nodes) - 1 else (i + 1) * per - 1
             cmd(n.client(), "CLUSTER", "ADDSLOTSRANGE", i * per, last)
         first = self.nodes[0].client()
-        for n in self.nodes[1:]:
+        for n in self.nodes[1:] + self.replicas:
             cmd(first, "CLUSTER", "MEET", "127.0.0.1", n.port)
-        deadline = time.monotonic() + 20
+        self._wait("the masters to converge", lambda: all(self._converged(n) for n in self.nodes))
+        for i, r in enumerate(self.replicas):
+            master_id = self.node_id(self.nodes[i % len(self.nodes)])
+            self._wait(
+                "the replica to learn its master",
+                lambda r=r, m=master_id: m in str(cmd(r.client(), "CLUSTER", "NODES")),  # type: ignore[misc]
+            )
+            cmd(r.client(), "CLUSTER", "REPLICATE", master_id)
+        for r in self.replicas:
+            self._wait(
+                "the replica to sync",
+                lambda r=r: r.client().info("replication").get("master_link_status") == "up",  # type: ignore[misc]
+            )
+
+    @staticmethod
+    def _wait(what: str, ok: Callable[[], bool], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(self._converged(n) for n in self.nodes):
+            if ok():
                 return
             time.sleep(0.05)
-        raise RuntimeError("Redis Cluster did not converge")
+        raise RuntimeError(f"Redis Cluster: timed out waiting for {what}")
+
+    @staticmethod
+    def node_id(node: RedisServer) -> str:
+        return str(cmd(node.client(), "CLUSTER", "MYID").decode())
+
+    def owner_port(self, slot: int, ask: RedisServer) -> int:
+        """The port of the master that `ask` says serves `slot` (0 if none)."""
+        for lo, hi, master, *_ in cmd(ask.client(), "CLUSTER", "SLOTS"):
+            if lo <= slot <= hi:
+                return int(master[1])
+        return 0
 
     def _converged(self, node: RedisServer) -> bool:
         c = node.client()
@@ -251,7 +291,7 @@ class RedisCluster:
         return out
 
     def stop(self) -> None:
-        for n in self.nodes:
+        for n in self.nodes + self.replicas:
             n.stop()
 
 
@@ -346,6 +386,16 @@ def instances(count: int, redis_url: str, **connect: Any) -> Iterator[list[Insta
     finally:
         for inst in started:
             inst.close()
+
+
+async def subscribed_client(server: Any, topics: list[str]) -> ClientConnection:
+    """A websockets client of an in-process server that subscribed itself to `topics`
+    (the server's subscription policy must allow them)."""
+    ws = await connect(f"ws://127.0.0.1:{server.port}/")
+    await ws.recv()  # server_ready
+    await ws.send(json.dumps({"t": "subscription_update", "p": {"action": "subscribe", "topics": topics}}))
+    await ws.recv()  # the subscription's answer
+    return ws
 
 
 def publish_all(insts: list[Instance], topics: list[str], count: int) -> list[tuple[str, str, int]]:

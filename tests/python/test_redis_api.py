@@ -9,16 +9,14 @@ import datetime
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from redis_support import RedisServer, cmd, pick_port
+from redis_support import RedisServer, cmd, pick_port, subscribed_client
 from server_support import wait_for
-from websockets.asyncio.client import connect
 
 from wse_server import RustWSEServer, WSEServer
 
@@ -51,18 +49,6 @@ def server() -> Iterator[WSEServer]:
     s = WSEServer("127.0.0.1", 0, io_threads=1, subscription_policy=["*"])
     yield s
     s.stop()
-
-
-async def subscribed_client(server: WSEServer, topics: list[str]) -> Any:
-    ws = await connect(f"ws://127.0.0.1:{server.port}/")
-    await ws.recv()
-    await ws.send(
-        '{"t":"subscription_update","p":{"action":"subscribe","topics":'
-        + str(topics).replace("'", '"')
-        + "}}"
-    )
-    await ws.recv()
-    return ws
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,12 @@ from redis_support import (
     instances,
     publish_all,
     settle,
+    subscribed_client,
     wants,
 )
+from server_support import wait_for
+
+from wse_server import WSEServer
 
 pytestmark = pytest.mark.redis
 
@@ -146,3 +150,79 @@ async def test_cluster_follows_a_moved_slot(cluster: RedisCluster) -> None:
         assert got == list(range(60))
         assert a.health()["redis_publish_errors"] == 0
         await r.close()
+
+
+async def test_cluster_survives_a_master_failover(tmp_path: Path) -> None:
+    """A master is killed; its replica takes over the slots; both instances follow the
+    new topology by themselves: the subscription is re-homed and publishes reach it."""
+    c = RedisCluster(tmp_path / "failover", replicas=1, node_timeout_ms=1000)
+    try:
+        c.start()
+        topic = "failover:1"
+        channel = f"wse:{topic}"
+        slot = int(cmd(c.nodes[0].client(), "CLUSTER", "KEYSLOT", channel))
+        with instances(2, c.url()) as (a, b):
+            r = Receiver(b, [topic])
+            await r.open()
+            b.wait_connected(subscriptions=2)
+            a.call("publish", topics=[topic], count=20)
+            await settle([r], {id(r): 20})
+
+            victim = next(n for n in c.nodes if n.port == c.owner_port(slot, c.nodes[0]))
+            heir = c.replicas[c.nodes.index(victim)]
+            witness = next(n for n in c.nodes if n is not victim)
+            victim.kill()
+            for _ in range(300):  # node timeout 1 s, then the election
+                if c.owner_port(slot, witness) == heir.port:
+                    break
+                await asyncio.sleep(0.05)
+            assert c.owner_port(slot, witness) == heir.port, "the replica did not take over"
+
+            for inst in (a, b):
+                inst.wait(
+                    "the new topology",
+                    lambda h: h["redis_connected"] and h["redis_nodes"] == h["redis_nodes_connected"] == 3,
+                    timeout=15,  # well before the periodic refresh (30 s): the lost link asked
+                )
+            for _ in range(200):
+                if channel.encode() in cmd(heir.client(), "PUBSUB", "SHARDCHANNELS"):
+                    break
+                await asyncio.sleep(0.05)
+            assert channel.encode() in cmd(heir.client(), "PUBSUB", "SHARDCHANNELS")
+            a.call("publish", topics=[topic], count=20)
+            await settle([r], {id(r): 40})
+            assert [i for _, _, i in r.got] == list(range(40))
+            assert a.health()["redis_publish_errors"] == 0
+            await r.close()
+    finally:
+        c.stop()
+
+
+async def test_cluster_announces_globs_subscribed_before_redis(cluster: RedisCluster) -> None:
+    """A glob subscribed before the broker knew it talks to a cluster is announced once it
+    does, so publishers on other instances send its pattern-lane copy."""
+    slot = int(cmd(cluster.nodes[0].client(), "CLUSTER", "KEYSLOT", "{wse}:patterns"))
+    seed = next(n for n in cluster.nodes if n.port == cluster.owner_port(slot, cluster.nodes[0]))
+    a = WSEServer("127.0.0.1", 0, io_threads=1, subscription_policy=["*"])
+    b = WSEServer("127.0.0.1", 0, io_threads=1)
+    a.start()
+    b.start()
+    try:
+        ws = await subscribed_client(a, ["early:*"])
+        a.connect_redis(seed.url())  # the registry's own node: no later link comes up for it
+        b.connect_redis(cluster.url())
+        wait_for(
+            lambda: (
+                a.redis_connected()
+                and b.redis_connected()
+                and b.health_snapshot()["redis_cluster_patterns"] == 1
+            ),
+            timeout=10,
+            what="b to learn a's glob",
+        )
+        b.publish("early:1", "hello")
+        assert await asyncio.wait_for(ws.recv(), 5) == "hello"
+        await ws.close()
+    finally:
+        a.stop()
+        b.stop()

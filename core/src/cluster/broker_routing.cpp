@@ -61,6 +61,11 @@ void BrokerCore::set_mode(Mode mode) {
   } else {
     registry_wait_since_ = Clock::now();
     registry_get_wanted_ = true;
+    // Globs subscribed before the mode was known were not announced yet.
+    if (!compat() && !local_globs_.empty()) {
+      own_dirty_ = true;
+      recompute_fleet_patterns();
+    }
   }
   update_health();
   flush_unrouted();

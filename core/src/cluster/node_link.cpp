@@ -147,6 +147,10 @@ void NodeLink::lost(Role& role, bool is_sub, const std::string& reason, bool est
   role.conn.reset();  // the failing connection keeps itself alive until its handlers return
   role.ping_outstanding = false;
   core_.record_error(address_.to_string() + ": " + reason);
+  // In a cluster a node that goes away may be failing over: ask for the slots
+  // again (repeated on every failed reconnect, at most every 100 ms) instead of
+  // waiting for the periodic refresh.
+  core_.request_refresh();
   if (established) {
     // The connection had worked: this is not a connect failure (as the seed does).
     conn_breaker_.on_success();

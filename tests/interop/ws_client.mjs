@@ -1,32 +1,125 @@
-// An independent client (Node's `ws`) driving our server through a scripted
-// session; prints one JSON line per observation for the pytest side to assert.
-//   node tests/interop/ws_client.mjs <url> <scenario>
+// An independent client library (Node's `ws`) driven by pytest, one JSON command
+// per stdin line; prints one JSON line per observation on stdout.
+//   node tests/interop/ws_client.mjs
+// Commands (`id` names a connection):
+//   {"op":"open","id":"a","url":"ws://...","headers":{...}}
+//   {"op":"send","id":"a","text":"..."}            a text frame
+//   {"op":"send_hex","id":"a","hex":"ff00","binary":false}  raw payload bytes, unchecked
+//   {"op":"send_big","id":"a","bytes":N}          a text frame of N 'x'
+//   {"op":"pause","id":"a"} / {"op":"resume","id":"a"}  stop / restart reading the socket
+//   {"op":"close","id":"a","code":1000}
+//   {"op":"many","url":"ws://...","count":N}      N connections at once; reports when all
+//                                                  got server_ready, then closes them
+//   {"op":"exit"}
+// Observations: {"id","open"}, {"id","msg","enc"} (enc: text | C | M | binary),
+// {"id","close","reason"}, {"id","error"}, {"many_ready","many_failed"}, {"many_closed"}.
+import { createInterface } from "node:readline";
+import { inflateSync } from "node:zlib";
+import { decode } from "@msgpack/msgpack";
 import WebSocket from "ws";
 
-const [url, scenario] = process.argv.slice(2);
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
-const parse = (data, isBinary) => {
-  const text = isBinary ? Buffer.from(data).toString("utf8") : data.toString();
-  const m = /^(WSE|S|U)?(\{.*)$/s.exec(text);
-  return m ? JSON.parse(m[2]) : text;
-};
+const conns = new Map();
 
-const ws = new WebSocket(url, { headers: scenario === "bearer" ? { Authorization: `Bearer ${process.env.WSE_TOKEN}` } : {} });
-let step = 0;
-ws.on("message", (data, isBinary) => {
-  const msg = parse(data, isBinary);
-  out({ step, msg });
-  if (scenario === "session") {
-    if (step === 0) ws.send('WSE{"t":"ping","p":{"timestamp":1}}');
-    else if (step === 1) ws.send(JSON.stringify({ t: "client_hello", p: { client_version: "node" } }));
-    else if (step === 2) ws.send(JSON.stringify({ t: "echo", p: { n: 42 } }));
-    else if (step === 3) ws.close(1000, "done");
-  } else if (step === 0) {
-    ws.close(1000, "done");
+// A server frame as the application sees it: category prefix stripped, C: inflated, M: decoded.
+function decodeFrame(data, isBinary) {
+  const buf = Buffer.from(data);
+  if (isBinary && buf.length >= 2 && buf[0] === 0x43 && buf[1] === 0x3a) {
+    return { enc: "C", msg: parseText(inflateSync(buf.subarray(2)).toString("utf8")) };
   }
-  step += 1;
+  if (isBinary && buf.length >= 2 && buf[0] === 0x4d && buf[1] === 0x3a) {
+    return { enc: "M", msg: decode(buf.subarray(2)) };
+  }
+  if (isBinary) return { enc: "binary", msg: buf.toString("hex") };
+  return { enc: "text", msg: parseText(buf.toString("utf8")) };
+}
+
+function parseText(text) {
+  const m = /^(WSE|S|U)?(\{.*)$/s.exec(text);
+  if (!m) return text;
+  try {
+    return JSON.parse(m[2]);
+  } catch {
+    return text;
+  }
+}
+
+function open(id, url, headers) {
+  const ws = new WebSocket(url, { headers: headers || {}, maxPayload: 64 * 1024 * 1024 });
+  conns.set(id, ws);
+  ws.on("open", () => out({ id, open: true }));
+  ws.on("message", (data, isBinary) => out({ id, ...decodeFrame(data, isBinary) }));
+  ws.on("close", (code, reason) => out({ id, close: code, reason: reason.toString() }));
+  ws.on("error", (err) => out({ id, error: String(err.message) }));
+  ws.on("unexpected-response", (_req, res) => out({ id, http_status: res.statusCode }));
+}
+
+function many(url, count) {
+  let ready = 0;
+  let failed = 0;
+  let closed = 0;
+  const all = [];
+  const settle = () => {
+    if (ready + failed !== count) return;
+    out({ many_ready: ready, many_failed: failed });
+    for (const ws of all) ws.close(1000);
+  };
+  for (let i = 0; i < count; i++) {
+    const ws = new WebSocket(url);
+    all.push(ws);
+    let counted = false;
+    ws.once("message", (data) => {
+      if (!counted && parseText(data.toString()).t === "server_ready") {
+        counted = true;
+        ready += 1;
+        settle();
+      }
+    });
+    ws.on("error", () => {
+      if (!counted) {
+        counted = true;
+        failed += 1;
+        settle();
+      }
+    });
+    ws.on("close", () => {
+      closed += 1;
+      if (closed === count) out({ many_closed: closed });
+    });
+  }
+}
+
+const commands = createInterface({ input: process.stdin });
+commands.on("line", (line) => {
+  const c = JSON.parse(line);
+  const ws = conns.get(c.id);
+  switch (c.op) {
+    case "open":
+      open(c.id, c.url, c.headers);
+      break;
+    case "send":
+      ws.send(c.text);
+      break;
+    case "send_hex":
+      ws.send(Buffer.from(c.hex, "hex"), { binary: Boolean(c.binary) });
+      break;
+    case "send_big":
+      ws.send("x".repeat(c.bytes));
+      break;
+    case "pause":
+      ws._socket.pause();
+      break;
+    case "resume":
+      ws._socket.resume();
+      break;
+    case "close":
+      ws.close(c.code ?? 1000);
+      break;
+    case "many":
+      many(c.url, c.count);
+      break;
+    case "exit":
+      process.exit(0);
+  }
 });
-ws.on("ping", () => out({ ping: true }));
-ws.on("close", (code, reason) => { out({ close: code, reason: reason.toString() }); process.exit(0); });
-ws.on("error", (err) => { out({ error: String(err.message) }); });
-setTimeout(() => { out({ timeout: true }); process.exit(2); }, 10000);
+commands.on("close", () => process.exit(0));

@@ -216,3 +216,20 @@ def test_unserializable_values() -> None:
     loop["self"] = loop
     with pytest.raises(ValueError, match="circular"):
         cm.pack_event(loop, use_msgpack=False)
+
+
+def test_json_object_keys_of_every_length_survive_the_key_cache() -> None:
+    # Object keys go through a small cache of str objects keyed by length and
+    # bytes: keys of one length that differ in a single byte, at any position,
+    # must stay distinct, on the first parse and on the cached ones.
+    cm = CompressionManager()
+    keys = [""]
+    for n in range(1, 33):
+        base = "".join(chr(ord("a") + i % 26) for i in range(n))
+        keys.append(base)
+        keys += [base[:i] + "Z" + base[i + 1 :] for i in range(n)]
+    keys.append("\u00e9t\u00e9")  # non-ASCII bytes in a short key
+    text = json.dumps({k: i for i, k in enumerate(keys)}).encode()
+    expected = {k: i for i, k in enumerate(keys)}
+    for _ in range(3):
+        assert cm.unpack_event(text, is_msgpack=False) == expected

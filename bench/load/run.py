@@ -50,6 +50,7 @@ def peer_commands() -> dict[str, list[str]]:
             "--coalesce-bursts",
             "0",
         ],
+        "wse-send": [str(VENV_PY), str(PEERS_DIR / "wse_peer.py"), "--engine", "ours", "--per-send"],
         "wse-1.4.2": [str(ORIGINAL_PY), str(PEERS_DIR / "wse_peer.py"), "--engine", "original"],
         "websockets": [str(VENV_PY), str(PEERS_DIR / "websockets_peer.py")],
         "picows": [str(VENV_PY), str(PEERS_DIR / "picows_peer.py")],
@@ -338,8 +339,9 @@ def main() -> None:
     if not LOADGEN.exists() or not RAW_PEER.exists():
         sys.exit(f"bench: build the native programs first ({LOADGEN}); scripts/bench.sh does")
     peers = peer_commands()
-    if not opts.peers:  # the variant without coalesce_bursts is run only when named
+    if not opts.peers:  # the variants (no coalesce_bursts, echo by send()) run only when named
         peers.pop("wse-nocoalesce", None)
+        peers.pop("wse-send", None)
     if opts.peers:
         peers = {k: v for k, v in peers.items() if k in opts.peers.split(",")}
     all_w = workloads(opts.window_deliveries)

@@ -69,6 +69,10 @@ def main() -> None:
         i = argv.index("--coalesce-bursts")
         batch = argv[i + 1] not in ("0", "false", "no")
         del argv[i : i + 2]
+    per_send = False  # ours only: echo with one send() per reply instead of one send_many() per batch
+    if "--per-send" in argv:
+        argv.remove("--per-send")
+        per_send = True
     rate_limit = None  # ours only: inbound messages/s per connection (0 = off); default: the server's
     if "--rate-limit" in argv:
         i = argv.index("--rate-limit")
@@ -96,6 +100,8 @@ def main() -> None:
 
     workload = args.workload
     drain = server.drain_inbound
+    # The original engine has no send_many(): it sends reply by reply.
+    send_many = None if per_send or engine != "ours" else server.send_many
     stats = bc.StatsFile(args.stats)
     pacer = bc.Pacer(args.rate, args.window)
     pad = bc.padding(args.size)
@@ -131,10 +137,13 @@ def main() -> None:
                 # Wait for an ack when out of credit; with a rate, come back for the next slot.
                 timeout = 1 if n == 0 or args.rate > 0 else 0
         elif workload == "echo":
-            send = server.send
-            for kind, conn_id, data in events:
-                if kind == "raw":
-                    send(conn_id, data)
+            if send_many is not None:
+                send_many([(conn_id, data) for kind, conn_id, data in events if kind == "raw"])
+            else:
+                send = server.send
+                for kind, conn_id, data in events:
+                    if kind == "raw":
+                        send(conn_id, data)
         elif workload == "flood":
             before = count
             for kind, conn_id, _ in events:

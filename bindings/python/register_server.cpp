@@ -320,6 +320,62 @@ class PyServer {
     return srv("send").send_frame(str_view(conn_id, "send: conn_id"), std::move(frame));
   }
 
+  // Many replies in one call: one Python call, one registry lock and one task per
+  // I/O thread for the batch. A run of pairs for the same conn_id object (as
+  // drain_inbound() hands them out) is framed into one buffer: one allocation and
+  // one queue entry for the run. Nothing is sent when an item is invalid.
+  std::size_t send_many(nb::handle messages) {
+    server::Server& s = srv("send_many");
+    nb::object seq = nb::steal(
+        PySequence_Fast(messages.ptr(), "send_many: messages must be a list of (conn_id, data) pairs"));
+    if (!seq.is_valid()) throw nb::python_error();
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
+    PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
+    // The views point into str / bytes objects that `seq` keeps alive until the frames are built.
+    std::vector<std::pair<std::string_view, FrameRef>> batch;
+    std::vector<std::pair<protocol::Opcode, std::string_view>> run;
+    PyObject* run_conn = nullptr;
+    std::string_view run_id;
+    auto end_run = [&] {
+      if (!run.empty())
+        batch.emplace_back(run_id, FrameRef(transport::FrameBuffer::create_many(run.data(), run.size())));
+      run.clear();
+      run_conn = nullptr;
+    };
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      PyObject* item = items[i];
+      if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+        const std::string got = PyTuple_Check(item) ? "a tuple of " + std::to_string(PyTuple_GET_SIZE(item))
+                                                    : py_type_name(nb::handle(item));
+        throw nb::type_error(
+            ("send_many: item " + std::to_string(i) + " must be a (conn_id, data) tuple, not " + got)
+                .c_str());
+      }
+      PyObject* conn = PyTuple_GET_ITEM(item, 0);
+      PyObject* data = PyTuple_GET_ITEM(item, 1);
+      std::pair<protocol::Opcode, std::string_view> message;
+      if (PyUnicode_Check(data)) {
+        message = {protocol::Opcode::Text, str_view(data, "send_many: data")};
+      } else if (PyBytes_Check(data)) {
+        message = {
+            protocol::Opcode::Binary,
+            std::string_view(PyBytes_AS_STRING(data), static_cast<std::size_t>(PyBytes_GET_SIZE(data)))};
+      } else {  // bytearray / memoryview (copied now) or a wrong type (TypeError)
+        end_run();
+        batch.emplace_back(str_view(conn, "send_many: conn_id"), frame_for(data, "send_many: data"));
+        continue;
+      }
+      if (conn != run_conn) {
+        end_run();
+        run_id = str_view(conn, "send_many: conn_id");
+        run_conn = conn;
+      }
+      run.push_back(message);
+    }
+    end_run();
+    return s.send_frames(batch);
+  }
+
   bool send_bytes(nb::handle conn_id, nb::handle data) {
     BytesView view(data, "send_bytes: data");
     return srv("send_bytes")
@@ -692,6 +748,14 @@ void register_server(nb::module_& m) {
       .def("send", &PyServer::send, nb::sig("def send(self, conn_id: str, text: str) -> bool"),
            nb::arg("conn_id"), nb::arg("text"),
            "Queues one text frame, verbatim. False if the connection is unknown or closed.")
+      .def("send_many", &PyServer::send_many,
+           nb::sig(
+               "def send_many(self, messages: collections.abc.Iterable[tuple[str, str | bytes | bytearray | "
+               "memoryview]]) -> int"),
+           nb::arg("messages"),
+           "Queues many frames in one call: (conn_id, data) pairs, str data as a text frame, bytes as\n"
+           "binary, each connection's in list order. Pairs for unknown or closed connections are skipped.\n"
+           "Returns how many were queued.")
       .def("send_bytes", &PyServer::send_bytes,
            nb::sig("def send_bytes(self, conn_id: str, data: bytes | bytearray | memoryview) -> bool"),
            nb::arg("conn_id"), nb::arg("data"),

@@ -1,6 +1,6 @@
 """Native core of WSE (private; import from wse_server instead)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
 __all__: list[str] = [
@@ -411,6 +411,13 @@ class WSEServer:
     def send(self, conn_id: str, text: str) -> bool:
         """
         Queues one text frame, verbatim. False if the connection is unknown or closed.
+        """
+
+    def send_many(self, messages: Iterable[tuple[str, str | bytes | bytearray | memoryview]]) -> int:
+        """
+        Queues many frames in one call: (conn_id, data) pairs, str data as a text frame, bytes as
+        binary, each connection's in list order. Pairs for unknown or closed connections are skipped.
+        Returns how many were queued.
         """
 
     def send_bytes(self, conn_id: str, data: bytes | bytearray | memoryview) -> bool:

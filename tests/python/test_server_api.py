@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
 import pytest
 from server_support import RawClient, drain_until, http_get, running_server, wait_for
+from websockets.asyncio.client import ClientConnection, connect
 
 import wse_server
 from wse_server import WSEServer
@@ -217,3 +219,53 @@ def test_callbacks_mode() -> None:
         assert got[0][0] == "connect"
     finally:
         server.stop()
+
+
+async def test_send_many_queues_each_pair_in_order() -> None:
+    with running_server(io_threads=2) as server:  # connections on both I/O threads
+        clients = [await connect(f"ws://127.0.0.1:{server.port}/") for _ in range(4)]
+        for c in clients:
+            await c.recv()  # server_ready
+        wait_for(lambda: server.get_connection_count() == 4, what="four connections")
+        ids = server.get_connections()
+        batch: list[tuple[str, str | bytes]] = []
+        for n in range(50):
+            for conn_id in ids:
+                batch.append((conn_id, f"{conn_id}:{n}"))
+        batch.append((ids[0], b"\x00binary"))
+        batch.append(("unknown-connection", "dropped"))
+        assert server.send_many(batch) == 201
+        assert server.send_many([]) == 0
+        owner: dict[str, ClientConnection] = {}  # conn_id -> its client
+        for c in clients:
+            got = [await asyncio.wait_for(c.recv(), 5) for _ in range(50)]
+            conn_id = str(got[0]).split(":")[0]
+            owner[conn_id] = c
+            assert got == [f"{conn_id}:{n}" for n in range(50)]  # each connection's frames in list order
+        assert sorted(owner) == sorted(ids)
+        assert await asyncio.wait_for(owner[ids[0]].recv(), 5) == b"\x00binary"
+        # A run for one connection (the same conn_id object, as drain_inbound() gives it)
+        # leaves as one buffer: still every message, in order, text and binary alike.
+        run: list[tuple[str, str | bytes | bytearray]] = [(ids[1], f"run:{n}") for n in range(10)]
+        run += [(ids[1], b"bin"), (ids[1], bytearray(b"array")), (ids[1], "last"), (ids[2], "other")]
+        assert server.send_many(run) == 14
+        got = [await asyncio.wait_for(owner[ids[1]].recv(), 5) for _ in range(13)]
+        assert got == [f"run:{n}" for n in range(10)] + [b"bin", b"array", "last"]
+        assert await asyncio.wait_for(owner[ids[2]].recv(), 5) == "other"
+        # An invalid item anywhere: a TypeError and nothing sent.
+        with pytest.raises(TypeError):
+            server.send_many([(ids[3], "never"), (ids[3], 1.5)])  # type: ignore[list-item]
+        assert server.send_many([(ids[3], "after the error")]) == 1
+        assert await asyncio.wait_for(owner[ids[3]].recv(), 5) == "after the error"
+        with pytest.raises(TypeError, match="item 1 must be a"):
+            server.send_many([(ids[0], "ok"), (ids[0],)])  # type: ignore[list-item]
+        with pytest.raises(TypeError, match="data must be str or bytes"):
+            server.send_many([(ids[0], 5)])  # type: ignore[list-item]
+        with pytest.raises(TypeError, match="conn_id"):
+            server.send_many([(1, "x")])  # type: ignore[list-item]
+        with pytest.raises(TypeError):
+            server.send_many(None)  # type: ignore[arg-type]
+        for c in clients:
+            await c.close()
+    with pytest.raises(RuntimeError, match="not running"):
+        server.send_many([("x", "y")])

@@ -218,6 +218,24 @@ bool Server::send_frame(std::string_view conn_id, FrameRef frame) {
   return true;
 }
 
+std::size_t Server::send_frames(std::vector<std::pair<std::string_view, FrameRef>>& batch) {
+  require_running("send_many");
+  std::vector<std::vector<std::pair<std::uint64_t, FrameRef>>> per_shard(shards_.size());
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(registry_mu_);
+    for (auto& [conn_id, frame] : batch) {
+      auto it = conns_.find(conn_id);
+      if (it == conns_.end() || !it->second->open.load(std::memory_order_acquire)) continue;
+      queued += frame->frames();
+      per_shard[it->second->shard].emplace_back(it->second->serial, std::move(frame));
+    }
+  }
+  for (std::size_t i = 0; i < per_shard.size(); ++i)
+    if (!per_shard[i].empty()) shards_[i]->post_sends(std::move(per_shard[i]));
+  return queued;
+}
+
 void Server::broadcast(FrameRef frame) {
   require_running("broadcast");
   for (auto& s : shards_) s->post_broadcast(frame);

@@ -185,6 +185,12 @@ void Shard::post_send(std::uint64_t serial, FrameRef frame) {
   t.frame = std::move(frame);
   post(std::move(t));
 }
+void Shard::post_sends(std::vector<std::pair<std::uint64_t, FrameRef>> sends) {
+  Task t;
+  t.kind = TaskKind::SendBatch;
+  t.sends = std::move(sends);
+  post(std::move(t));
+}
 void Shard::post_publish(std::string topic, FrameRef frame) {
   Task t;
   t.kind = TaskKind::Publish;
@@ -278,6 +284,10 @@ void Shard::run_task(Task& t) {
       break;
     case TaskKind::Send:
       if (Connection* c = find(t.serial)) enqueue(c, std::move(t.frame));
+      break;
+    case TaskKind::SendBatch:
+      for (auto& [serial, frame] : t.sends)
+        if (Connection* c = find(serial)) enqueue(c, std::move(frame));
       break;
     case TaskKind::Publish:
       deliver(t.text, t.frame);

@@ -66,6 +66,10 @@ class Server final : private transport::ShardHost {
   // Queues a prepared frame to one connection. False if the connection is unknown/closed.
   bool send_frame(const transport::ConnInfo& conn, transport::FrameRef frame);
   bool send_frame(std::string_view conn_id, transport::FrameRef frame);
+  // Each frame (or concat of frames) to its connection, in order per connection:
+  // one registry lock and one task per I/O thread for the whole batch. Frames of
+  // unknown or closed connections are dropped. Returns how many messages were queued.
+  std::size_t send_frames(std::vector<std::pair<std::string_view, transport::FrameRef>>& batch);
   // To every open connection / to every subscriber of `topic` (exact or glob),
   // at most once per connection. The frame is shared, never copied.
   void broadcast(transport::FrameRef frame);

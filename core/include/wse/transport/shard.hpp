@@ -94,6 +94,8 @@ class Shard {
   // Thread-safe. A socket accepted on another thread, handed over to this shard.
   void post_adopt(Socket socket);
   void post_send(std::uint64_t serial, FrameRef frame);
+  // Several frames, each to its connection (by serial), in order: one task.
+  void post_sends(std::vector<std::pair<std::uint64_t, FrameRef>> sends);
   void post_publish(std::string topic, FrameRef frame);
   void post_broadcast(FrameRef frame);
   void post_subscribe(std::uint64_t serial, std::vector<std::string> topics);
@@ -108,6 +110,7 @@ class Shard {
   enum class TaskKind : std::uint8_t {
     Adopt,
     Send,
+    SendBatch,
     Publish,
     Broadcast,
     Subscribe,
@@ -123,6 +126,7 @@ class Shard {
     std::vector<std::string> topics;
     std::uint16_t code = 0;
     std::unique_ptr<Socket> socket;
+    std::vector<std::pair<std::uint64_t, FrameRef>> sends;  // SendBatch
   };
   void post(Task task);
   void run_tasks();

@@ -34,6 +34,10 @@ class FrameBuffer {
   // topic): subscribers then queue one reference and the socket gets one iovec
   // for all of them. `frames` is how many messages the buffer carries.
   static FrameBuffer* concat(const FrameBuffer* const* parts, std::size_t count);
+  // Several messages framed back to back in one allocation (the replies a batch
+  // sends to one connection).
+  static FrameBuffer* create_many(const std::pair<protocol::Opcode, std::string_view>* messages,
+                                  std::size_t count);
 
   char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
   const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from server_support import reap
 from websockets.asyncio.client import ClientConnection, connect
 
 HERE = Path(__file__).resolve().parent
@@ -366,14 +367,7 @@ class Instance:
         if self.proc.poll() is None:
             with contextlib.suppress(Exception):
                 self.call("stop")
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
+        reap(self.proc)
 
 
 @contextlib.contextmanager

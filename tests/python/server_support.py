@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +20,18 @@ import jwt as pyjwt
 from wse_server import WSEServer
 
 SECRET = b"test-secret-key-for-wse-32-bytes"
+
+
+def reap(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Waits for a child that was asked to stop, kills it if it does not, closes its pipes."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        if f is not None:
+            f.close()
 
 
 def make_token(sub: str = "user-1", secret: bytes = SECRET, ttl: float = 300.0, **claims: Any) -> str:

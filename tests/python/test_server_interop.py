@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_support import SECRET, drain_until, make_token, running_server, wait_for
+from server_support import SECRET, drain_until, make_token, reap, running_server, wait_for
 
 from wse_server import WSEServer
 
@@ -84,14 +84,7 @@ class NodeClient:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.cmd("exit")
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
+        reap(self.proc)
 
 
 @pytest.fixture

@@ -406,6 +406,19 @@ def publish_all(insts: list[Instance], topics: list[str], count: int) -> list[tu
     return [(i.name, topic, n) for i in insts for topic in topics for n in range(count)]
 
 
+async def publish_and_check(
+    insts: list[Instance], receivers: list[Receiver], topics: list[str], count: int
+) -> None:
+    """Every instance publishes `count` rounds over `topics` at once; every receiver must
+    get each message it wants exactly once, in per-publisher order. Closes the receivers."""
+    published = publish_all(insts, topics, count)
+    await settle(receivers, {id(r): sum(1 for m in published if wants(r.topics, m[1])) for r in receivers})
+    for r in receivers:
+        assert_exactly_once(r, published)
+    for r in receivers:
+        await r.close()
+
+
 class Receiver:
     """A WebSocket client on one instance with its own subscriptions; records
     (publisher, topic, i) for every message of the form the instances publish."""

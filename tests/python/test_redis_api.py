@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from redis_support import RedisServer, cmd, pick_port, subscribed_client
-from server_support import wait_for
+from server_support import running_server, wait_for
 
 from wse_server import RustWSEServer, WSEServer
 
@@ -218,51 +218,48 @@ def test_auth_user_password_and_select(tmp_path: Path) -> None:
         secured.stop()
 
 
-def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1, written as PEM files."""
+def issue_cert(
+    common_name: str,
+    key: ec.EllipticCurvePrivateKey,
+    serial: int,
+    *,
+    issuer: x509.Name | None = None,
+    issuer_key: ec.EllipticCurvePrivateKey | None = None,
+    extension: x509.ExtensionType | None = None,
+    critical: bool = False,
+) -> x509.Certificate:
+    """A certificate valid from 5 minutes ago for a day; self-signed without an issuer."""
     now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wse test CA")])
-    ca = (
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(1)
+        .subject_name(subject)
+        .issuer_name(issuer or subject)
+        .public_key(key.public_key())
+        .serial_number(serial)
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
+    )
+    if extension is not None:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1, written as PEM files (and a client
+    certificate from the same CA, for mutual TLS: client.pem / client.key)."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = issue_cert(
+        "wse test CA", ca_key, 1, extension=x509.BasicConstraints(ca=True, path_length=None), critical=True
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(2)
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    cert = issue_cert("127.0.0.1", key, 2, issuer=ca.subject, issuer_key=ca_key, extension=san)
     paths = (directory / "ca.pem", directory / "server.pem", directory / "server.key")
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     write_pair(cert, key, paths[1], paths[2])
-    # A client certificate from the same CA, for mutual TLS (ssl_certfile / ssl_keyfile).
     client_key = ec.generate_private_key(ec.SECP256R1())
-    client = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wse instance")]))
-        .issuer_name(ca_name)
-        .public_key(client_key.public_key())
-        .serial_number(3)
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(ca_key, hashes.SHA256())
-    )
+    client = issue_cert("wse instance", client_key, 3, issuer=ca.subject, issuer_key=ca_key)
     write_pair(client, client_key, directory / "client.pem", directory / "client.key")
     return paths
 
@@ -280,63 +277,37 @@ def write_pair(
 
 async def test_rediss_tls_verifies_the_server(tmp_path: Path) -> None:
     ca, cert, key = make_tls_files(tmp_path)
-    tls = RedisServer.with_tls(tmp_path / "tls", ca, cert, key, auth_clients=False)
-    tls.start()
-    tls_port = tls.tls_port
-    base = f"rediss://127.0.0.1:{tls_port}"
-    try:
-        untrusted = WSEServer("127.0.0.1", 0, io_threads=1)
-        untrusted.start()
-        try:
+    with RedisServer.with_tls(tmp_path / "tls", ca, cert, key, auth_clients=False) as tls:
+        base = f"rediss://127.0.0.1:{tls.tls_port}"
+        with running_server(io_threads=1) as untrusted:
             untrusted.connect_redis(base)  # system CAs do not know our test CA
             wait_for(lambda: "TLS" in untrusted.health_snapshot()["redis_last_error"], what="a TLS failure")
             assert not untrusted.redis_connected()
-        finally:
-            untrusted.stop()
         for url in (f"{base}?ssl_ca_certs={ca}", f"{base}?ssl_cert_reqs=none"):
-            s = WSEServer("127.0.0.1", 0, io_threads=1, subscription_policy=["*"])
-            s.start()
-            try:
+            with running_server(io_threads=1, subscription_policy=["*"]) as s:
                 s.connect_redis(url)
                 wait_for(s.redis_connected, what=f"TLS connection with {url}")
                 ws = await subscribed_client(s, ["secure"])
-                wait_for(lambda: s.health_snapshot()["redis_subscriptions"] == 1, what="SUBSCRIBE")  # noqa: B023
+                wait_for(lambda: s.health_snapshot()["redis_subscriptions"] == 1, what="SUBSCRIBE")
                 s.publish("secure", "over TLS")
                 assert await asyncio.wait_for(ws.recv(), 5) == "over TLS"
                 await ws.close()
-            finally:
-                s.stop()
-    finally:
-        tls.stop()
 
 
 def test_rediss_client_certificate(tmp_path: Path) -> None:
     ca, cert, key = make_tls_files(tmp_path)
-    tls = RedisServer.with_tls(tmp_path / "mtls", ca, cert, key, auth_clients=True)
-    tls.start()
-    tls_port = tls.tls_port
-    base = f"rediss://127.0.0.1:{tls_port}?ssl_ca_certs={ca}"
-    try:
-        without = WSEServer("127.0.0.1", 0, io_threads=1)
-        without.start()
-        try:
+    with RedisServer.with_tls(tmp_path / "mtls", ca, cert, key, auth_clients=True) as tls:
+        base = f"rediss://127.0.0.1:{tls.tls_port}?ssl_ca_certs={ca}"
+        with running_server(io_threads=1) as without:
             without.connect_redis(base)  # Redis asks for a client certificate we do not have
             wait_for(lambda: without.health_snapshot()["redis_last_error"] != "", what="the refusal")
             assert not without.redis_connected()
-        finally:
-            without.stop()
-        with_cert = WSEServer("127.0.0.1", 0, io_threads=1)
-        with_cert.start()
-        try:
+        with running_server(io_threads=1) as with_cert:
             with_cert.connect_redis(
                 f"{base}&ssl_certfile={tmp_path / 'client.pem'}&ssl_keyfile={tmp_path / 'client.key'}"
             )
             wait_for(with_cert.redis_connected, what="mutual TLS")
-        finally:
-            with_cert.stop()
         with pytest.raises(ValueError, match="ssl_keyfile"):
             WSEServer("127.0.0.1", 0).connect_redis(
                 f"{base}&ssl_certfile={tmp_path / 'client.pem'}&ssl_keyfile=/nope"
             )
-    finally:
-        tls.stop()

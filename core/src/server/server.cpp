@@ -1,6 +1,9 @@
 #include "wse/server/server.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <thread>
 
 #include "wse/protocol/spec.hpp"
@@ -74,22 +77,31 @@ void Server::start() {
 }
 
 void Server::accept_next() {
-  transport::Shard& target = *shards_[next_shard_];
-  next_shard_ = (next_shard_ + 1) % shards_.size();
-  acceptor_->async_accept(target.io(),
-                          [this, &target](const asio::error_code& ec, transport::Shard::Socket socket) {
-                            if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-                            if (ec) {
-                              // EMFILE and friends: back off briefly instead of spinning.
-                              accept_retry_->expires_after(std::chrono::milliseconds(50));
-                              accept_retry_->async_wait([this](const asio::error_code& e) {
-                                if (!e && acceptor_->is_open()) accept_next();
-                              });
-                              return;
-                            }
-                            target.post_adopt(std::move(socket));
-                            accept_next();
-                          });
+  // Wait for the listener, then take every connection the kernel has queued
+  // (up to a burst, for fairness with the rest of this loop) with accept4(),
+  // already non-blocking, and hand each to the next shard.
+  acceptor_->async_wait(asio::ip::tcp::acceptor::wait_read, [this](const asio::error_code& ec) {
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+    constexpr int kAcceptBurst = 64;
+    for (int i = 0; i < kAcceptBurst; ++i) {
+      const int fd = ::accept4(acceptor_->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        shards_[next_shard_]->post_adopt(util::UniqueFd(fd));
+        next_shard_ = (next_shard_ + 1) % shards_.size();
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // The peer gave up before we took it, or a signal: try the next one.
+      if (errno == ECONNABORTED || errno == EINTR || errno == EPROTO) continue;
+      // EMFILE, ENFILE, ENOBUFS, ENOMEM: back off briefly instead of spinning.
+      accept_retry_->expires_after(std::chrono::milliseconds(50));
+      accept_retry_->async_wait([this](const asio::error_code& e) {
+        if (!e && acceptor_->is_open()) accept_next();
+      });
+      return;
+    }
+    accept_next();
+  });
 }
 
 void Server::stop(std::chrono::milliseconds grace) {

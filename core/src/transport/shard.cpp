@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -30,6 +31,8 @@ namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;     // per shard, shared by its connections
 constexpr int kMaxIov = 64;                            // frames coalesced into one writev
+constexpr int kReadRounds = 8;                         // full reads of one socket per turn (fairness)
+constexpr int kPollBatch = 256;                        // connection events taken per epoll_wait()
 constexpr std::int64_t kCloseGraceNs = 3'000'000'000;  // wait for the peer's close frame
 constexpr std::size_t kKeepOutCapacity = 16;           // idle connections keep at most this many slots
 // Consecutive publishes to one topic found in one loop turn are merged into one
@@ -38,6 +41,12 @@ constexpr std::size_t kMaxPublishRun = 256;
 constexpr std::size_t kMaxPublishRunBytes = 256 * 1024;
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(util::monotonic_ns()); }
+
+int make_epoll() {
+  const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw OperationFailed(std::string("epoll_create1: ") + std::strerror(errno));
+  return fd;
+}
 
 }  // namespace
 
@@ -72,16 +81,16 @@ class Tail {
 };
 
 struct Connection {
-  Connection(Shard::Socket s, const protocol::FrameLimits& limits) : sock(std::move(s)), parser(limits) {}
+  Connection(util::UniqueFd s, const protocol::FrameLimits& limits) : sock(std::move(s)), parser(limits) {}
 
-  Shard::Socket sock;
+  util::UniqueFd sock;  // in the shard's epoll set from adopt() to abort()
   ConnState state = ConnState::Http;
-  bool read_pending = false;
-  bool write_pending = false;
+  bool write_pending = false;  // the socket buffer was full: flush again on EPOLLOUT
+  bool read_later = false;     // in Shard::read_later_
   bool dirty = false;
   bool close_after_flush = false;
   bool slot_reserved = false;
-  int pending_ops = 0;
+  int pending_ops = 0;  // deferred calls that still hold this pointer (read_later_)
   std::uint32_t all_index = 0;
   std::uint64_t serial = 0;
   std::uint64_t epoch = 0;
@@ -126,6 +135,8 @@ Shard::Shard(std::uint32_t index, const ServerConfig& config, ShardHost& host)
       io_(1),
       work_(asio::make_work_guard(io_)),
       timer_(io_),
+      epoll_fd_(make_epoll()),
+      poller_(io_, epoll_fd_),
       read_buf_(new char[kReadBufferSize]) {}
 
 Shard::~Shard() {
@@ -136,6 +147,7 @@ Shard::~Shard() {
 
 void Shard::start() {
   arm_tick();
+  arm_poller();
   thread_ = std::thread([this] {
     const std::string name = "wse-io-" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
@@ -172,10 +184,10 @@ void Shard::post(Task task) {
   }
 }
 
-void Shard::post_adopt(Socket socket) {
+void Shard::post_adopt(util::UniqueFd socket) {
   Task t;
   t.kind = TaskKind::Adopt;
-  t.socket = std::make_unique<Socket>(std::move(socket));
+  t.socket = std::move(socket);
   post(std::move(t));
 }
 void Shard::post_send(std::uint64_t serial, FrameRef frame) {
@@ -280,7 +292,7 @@ Connection* Shard::find(std::uint64_t serial) {
 void Shard::run_task(Task& t) {
   switch (t.kind) {
     case TaskKind::Adopt:
-      adopt(std::move(*t.socket));
+      adopt(std::move(t.socket));
       break;
     case TaskKind::Send:
       if (Connection* c = find(t.serial)) enqueue(c, std::move(t.frame));
@@ -349,88 +361,128 @@ void Shard::publish_run(std::size_t first, std::size_t last) {
 
 // ---- accept and read ------------------------------------------------------
 
-void Shard::adopt(Socket socket) {
-  asio::error_code ec;
-  socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket.non_blocking(true, ec);
-  if (ec || closing_all_) {
-    socket.close(ec);
-    return;
-  }
+void Shard::adopt(util::UniqueFd socket) {
+  if (closing_all_) return;  // the descriptor closes with `socket`
+  const int one = 1;
+  ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   protocol::FrameLimits limits;
   limits.max_message_size = config_.max_message_size;
   auto* c = new Connection(std::move(socket), limits);
+  // Registered once for both directions, edge-triggered: an event means "new
+  // bytes" or "room again after a full buffer", so nothing is re-armed per read.
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = c;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c->sock.get(), &ev) != 0) {
+    delete c;  // closes the socket; ENOMEM/ENOSPC (max_user_watches): refuse it
+    return;
+  }
   c->last_recv_ns = c->last_send_ns = now_ns();
   c->deadline_ns = c->last_recv_ns + config_.handshake_timeout_ms * 1'000'000;
   c->all_index = static_cast<std::uint32_t>(all_.size());
   all_.push_back(c);
   live_.fetch_add(1, std::memory_order_release);
-  arm_read(c);
+  // Bytes that arrived before the registration raise no edge: look now.
+  on_readable(c);
 }
 
-void Shard::arm_read(Connection* c) {
-  if (c->read_pending || c->state == ConnState::Dead) return;
-  c->read_pending = true;
-  ++c->pending_ops;
-  c->sock.async_wait(Socket::wait_read, [this, c](const asio::error_code& ec) {
-    c->read_pending = false;
-    --c->pending_ops;
-    if (c->state != ConnState::Dead) {
-      if (ec) {
-        abort(c);
-      } else {
-        on_readable(c);
-      }
-    }
-    flush_dirty();  // events go to Python once per epoll round (see push_event)
-    collect_garbage();
+void Shard::arm_poller() {
+  poller_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+    if (ec) return;  // operation_aborted: the loop is stopping
+    poll_connections();
+    arm_poller();  // re-checks readiness: a full batch comes straight back
   });
+}
+
+void Shard::poll_connections() {
+  epoll_event events[kPollBatch];
+  const int n = ::epoll_wait(epoll_fd_, events, kPollBatch, 0);
+  for (int i = 0; i < n; ++i) {
+    // Connections closed earlier in this batch are Dead but not yet deleted
+    // (collect_garbage runs after the batch), and abort() removed them from the set.
+    auto* c = static_cast<Connection*>(events[i].data.ptr);
+    if (c->state == ConnState::Dead) continue;
+    const std::uint32_t e = events[i].events;
+    if (c->write_pending && (e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) {
+      c->write_pending = false;
+      flush(c);  // a write error aborts the connection
+    }
+    // A connection that is only sending its HTTP answer reads nothing more.
+    if (c->state != ConnState::Dead && c->state != ConnState::HttpClosing &&
+        (e & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) != 0)
+      on_readable(c);
+  }
+  // Every readable connection is handled before Python is woken once for all of
+  // their events (not once per socket: a context switch each on a shared core).
+  flush_dirty();
+  flush_events();
+  collect_garbage();
+}
+
+void Shard::read_later(Connection* c) {
+  if (c->read_later) return;
+  c->read_later = true;
+  ++c->pending_ops;
+  read_later_.push_back(c);
+  if (!read_later_posted_) {
+    read_later_posted_ = true;
+    asio::post(io_, [this] { run_read_later(); });
+  }
+}
+
+void Shard::run_read_later() {
+  read_later_posted_ = false;
+  std::vector<Connection*> batch;
+  batch.swap(read_later_);
+  for (Connection* c : batch) {
+    c->read_later = false;
+    --c->pending_ops;
+    if (c->state != ConnState::Dead && c->state != ConnState::HttpClosing) on_readable(c);
+  }
+  flush_dirty();
+  flush_events();
+  collect_garbage();
 }
 
 void Shard::arm_write(Connection* c) {
-  if (c->write_pending || c->state == ConnState::Dead) return;
+  // The socket reported a full buffer, so the kernel will signal room again
+  // (an EPOLLOUT edge) once the peer has read: poll_connections() flushes then.
   c->write_pending = true;
-  ++c->pending_ops;
-  c->sock.async_wait(Socket::wait_write, [this, c](const asio::error_code& ec) {
-    c->write_pending = false;
-    --c->pending_ops;
-    if (c->state != ConnState::Dead) {
-      if (ec) {
-        abort(c);
-      } else {
-        flush(c);
-      }
-    }
-    collect_garbage();
-  });
 }
 
 void Shard::on_readable(Connection* c) {
-  const int fd = c->sock.native_handle();
+  const int fd = c->sock.get();
   char* buf = read_buf_.get();
-  for (int round = 0; round < 8 && c->state != ConnState::Dead; ++round) {
+  // Edge-triggered: read until the kernel has nothing more (a short read says
+  // so: a later arrival raises a new edge), or until the budget is spent, in
+  // which case the rest is read on the next turn (read_later) after the others.
+  bool drained = false;
+  for (int round = 0; round < kReadRounds && c->state != ConnState::Dead; ++round) {
     const ssize_t n = ::recv(fd, buf, kReadBufferSize, 0);
     if (n > 0) {
       c->last_recv_ns = turn_now_ns_ = now_ns();  // one clock read per read(), not per message
       counters_.bytes_in.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
       process_input(c, buf, static_cast<std::size_t>(n));
-      if (static_cast<std::size_t>(n) < kReadBufferSize) break;
+      if (static_cast<std::size_t>(n) < kReadBufferSize) {
+        drained = true;
+        break;
+      }
       continue;
     }
     if (n == 0) {  // peer closed its side
       abort(c);
-      return;
+      break;
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    abort(c);
-    return;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) abort(c);
+    drained = true;
+    break;
   }
   if (messages_in_ != 0) {
     counters_.messages_in.fetch_add(messages_in_, std::memory_order_relaxed);
     messages_in_ = 0;
   }
-  if (c->state != ConnState::Dead && c->state != ConnState::HttpClosing) arm_read(c);
+  if (!drained && c->state != ConnState::Dead && c->state != ConnState::HttpClosing) read_later(c);
 }
 
 void Shard::process_input(Connection* c, char* data, std::size_t size) {
@@ -623,7 +675,7 @@ void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::
   protocol::append_frame(bytes, protocol::Opcode::Text, protocol::server_ready_message(ready));
   // Written directly when the socket takes it all (it nearly always does), so an
   // idle connection never allocates an outbound queue.
-  const ssize_t n = ::send(c->sock.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  const ssize_t n = ::send(c->sock.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
   const std::size_t written = n > 0 ? static_cast<std::size_t>(n) : 0;
   if (written > 0) {
     counters_.bytes_out.fetch_add(written, std::memory_order_relaxed);
@@ -641,17 +693,8 @@ void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::
 // ---- messages -------------------------------------------------------------
 
 void Shard::push_event(InboundKind kind, Connection* c, std::string_view data) {
-  // The first event of a round posts one flush behind the completions asio has
-  // already queued from this epoll round: every connection that was readable is
-  // handled before Python is woken once for all of them (not once per socket,
-  // which costs a context switch each on a core shared with Python).
-  if (!events_flush_posted_) {
-    events_flush_posted_ = true;
-    asio::post(io_, [this] {
-      events_flush_posted_ = false;
-      flush_events();
-    });
-  }
+  // Batched until the end of the loop turn: every handler of the loop
+  // (poll_connections, run_tasks, run_read_later, tick) ends with flush_events().
   if (!events_) events_ = std::make_unique<InboundBatch>();
   events_->add(kind, c->info, data);  // the payload is copied once, into the batch's block
 }
@@ -936,7 +979,7 @@ void Shard::flush_dirty() {
 }
 
 void Shard::flush(Connection* c) {
-  const int fd = c->sock.native_handle();
+  const int fd = c->sock.get();
   std::uint64_t frames_done = 0, calls = 0, bytes_done = 0;
   // One relaxed add per counter per flush instead of per frame.
   struct Publish {
@@ -1067,8 +1110,10 @@ void Shard::abort(Connection* c) {
     host_.release_slot();
   }
   c->state = ConnState::Dead;
-  asio::error_code ec;
-  c->sock.close(ec);  // pending waits complete with operation_aborted
+  // Removed from the set before closing: a copy of the descriptor in a forked
+  // child would otherwise keep the registration (and this pointer) alive.
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->sock.get(), nullptr);
+  c->sock.reset();
   c->out.clear();
   c->out_head = c->out_offset = c->out_bytes = 0;
   c->in.clear();

@@ -3,6 +3,12 @@
 // to it for their whole life, and the topic index of those connections, so
 // delivery on a shard takes no lock.
 //
+// Connection sockets are not Asio sockets: they sit, edge-triggered and
+// registered once, in the shard's own epoll set, which is itself one descriptor
+// in Asio's loop. An Asio wait per read would re-arm the socket with an
+// epoll_ctl() call on every read and allocate an operation per wait; here a read
+// costs the recv() alone, and an idle connection carries no Asio state at all.
+//
 // Other threads talk to a shard only through post_*(): each call appends a task
 // to the shard's mailbox (one short mutex) and wakes the loop once. The loop
 // runs every waiting task, then flushes every connection that got output, so
@@ -22,6 +28,7 @@
 #include "wse/transport/config.hpp"
 #include "wse/transport/inbound.hpp"
 #include "wse/transport/shared_frame.hpp"
+#include "wse/util/unique_fd.hpp"
 
 namespace wse::transport {
 
@@ -75,11 +82,6 @@ class ShardHost {
 
 class Shard {
  public:
-  // A socket bound to a shard's io_context executor (not the type-erased
-  // any_io_executor of asio::ip::tcp::socket): 48 bytes less per connection, and
-  // as much less per pending wait, which an idle connection always has.
-  using Socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
-
   Shard(std::uint32_t index, const ServerConfig& config, ShardHost& host);
   ~Shard();
   Shard(const Shard&) = delete;
@@ -91,8 +93,9 @@ class Shard {
   std::uint32_t index() const noexcept { return index_; }
   const ShardCounters& counters() const noexcept { return counters_; }
 
-  // Thread-safe. A socket accepted on another thread, handed over to this shard.
-  void post_adopt(Socket socket);
+  // Thread-safe. A non-blocking TCP socket accepted on another thread, handed
+  // over to this shard (which closes it if it is stopping).
+  void post_adopt(util::UniqueFd socket);
   void post_send(std::uint64_t serial, FrameRef frame);
   // Several frames, each to its connection (by serial), in order: one task.
   void post_sends(std::vector<std::pair<std::uint64_t, FrameRef>> sends);
@@ -125,7 +128,7 @@ class Shard {
     std::string text;  // topic or close reason
     std::vector<std::string> topics;
     std::uint16_t code = 0;
-    std::unique_ptr<Socket> socket;
+    util::UniqueFd socket;  // Adopt
     std::vector<std::pair<std::uint64_t, FrameRef>> sends;  // SendBatch
   };
   void post(Task task);
@@ -137,8 +140,11 @@ class Shard {
   void publish_run(std::size_t first, std::size_t last);
 
   // Connection life.
-  void adopt(Socket socket);
-  void arm_read(Connection* c);
+  void adopt(util::UniqueFd socket);
+  void arm_poller();
+  void poll_connections();  // one epoll_wait() of the connection set, and its events
+  void read_later(Connection* c);
+  void run_read_later();
   void arm_write(Connection* c);
   void on_readable(Connection* c);
   void process_input(Connection* c, char* data, std::size_t size);
@@ -176,6 +182,10 @@ class Shard {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer timer_;
+  int epoll_fd_;                          // the connection set; owned (closed) by poller_
+  asio::posix::stream_descriptor poller_;  // epoll_fd_ as one descriptor of Asio's loop
+  std::vector<Connection*> read_later_;    // read budget spent with bytes left: read next turn
+  bool read_later_posted_ = false;
   std::thread thread_;
   ShardCounters counters_;
   std::atomic<std::size_t> live_{0};
@@ -196,7 +206,6 @@ class Shard {
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
   std::unique_ptr<InboundBatch> events_;  // batched per epoll round, pushed at once
-  bool events_flush_posted_ = false;
   topics::TopicIndex<Connection> index_topics_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections

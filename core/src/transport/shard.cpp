@@ -146,6 +146,7 @@ Shard::~Shard() {
 }
 
 void Shard::start() {
+  turn_now_ns_ = now_ns();
   arm_tick();
   arm_poller();
   thread_ = std::thread([this] {
@@ -255,6 +256,7 @@ void Shard::run_tasks() {
     running_.swap(mailbox_);
     wake_posted_ = false;
   }
+  turn_now_ns_ = now_ns();
   for (std::size_t i = 0; i < running_.size();) {
     // A run of publishes to the same topic with nothing in between (no
     // subscription change, no send) reaches the same subscribers in the same
@@ -397,6 +399,7 @@ void Shard::arm_poller() {
 void Shard::poll_connections() {
   epoll_event events[kPollBatch];
   const int n = ::epoll_wait(epoll_fd_, events, kPollBatch, 0);
+  turn_now_ns_ = now_ns();
   for (int i = 0; i < n; ++i) {
     // Connections closed earlier in this batch are Dead but not yet deleted
     // (collect_garbage runs after the batch), and abort() removed them from the set.
@@ -432,6 +435,7 @@ void Shard::read_later(Connection* c) {
 
 void Shard::run_read_later() {
   read_later_posted_ = false;
+  turn_now_ns_ = now_ns();
   std::vector<Connection*> batch;
   batch.swap(read_later_);
   for (Connection* c : batch) {
@@ -460,7 +464,7 @@ void Shard::on_readable(Connection* c) {
   for (int round = 0; round < kReadRounds && c->state != ConnState::Dead; ++round) {
     const ssize_t n = ::recv(fd, buf, kReadBufferSize, 0);
     if (n > 0) {
-      c->last_recv_ns = turn_now_ns_ = now_ns();  // one clock read per read(), not per message
+      c->last_recv_ns = turn_now_ns_;
       counters_.bytes_in.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
       process_input(c, buf, static_cast<std::size_t>(n));
       if (static_cast<std::size_t>(n) < kReadBufferSize) {
@@ -652,7 +656,7 @@ void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::
   c->info = info;
   c->state = ConnState::Open;
   c->tokens = config_.rate_limit_capacity;
-  c->tokens_ns = now_ns();
+  c->tokens_ns = turn_now_ns_;
   slots_[slot] = c;
   counters_.connections_opened.fetch_add(1, std::memory_order_relaxed);
   counters_.open_now.fetch_add(1, std::memory_order_relaxed);
@@ -705,10 +709,12 @@ void Shard::flush_events() {
 
 bool Shard::rate_allows(Connection* c) {
   if (config_.rate_limit_refill <= 0) return true;
-  const std::int64_t now = turn_now_ns_ != 0 ? turn_now_ns_ : now_ns();
-  const double elapsed = static_cast<double>(now - c->tokens_ns) / 1e9;
-  c->tokens_ns = now;
-  c->tokens = std::min(config_.rate_limit_capacity, c->tokens + elapsed * config_.rate_limit_refill);
+  const std::int64_t now = turn_now_ns_;
+  if (now > c->tokens_ns) {  // messages of one loop turn share its clock: refill once
+    const double elapsed = static_cast<double>(now - c->tokens_ns) / 1e9;
+    c->tokens_ns = now;
+    c->tokens = std::min(config_.rate_limit_capacity, c->tokens + elapsed * config_.rate_limit_refill);
+  }
   if (c->tokens >= 1.0) {
     c->tokens -= 1.0;
     return true;
@@ -1018,7 +1024,7 @@ void Shard::flush(Connection* c) {
       abort(c);
       return;
     }
-    c->last_send_ns = now_ns();
+    c->last_send_ns = turn_now_ns_;
     bytes_done += static_cast<std::uint64_t>(n);
     auto left = static_cast<std::size_t>(n);
     c->out_bytes -= left;
@@ -1154,7 +1160,7 @@ void Shard::arm_tick() {
 }
 
 void Shard::tick() {
-  const std::int64_t now = now_ns();
+  const std::int64_t now = turn_now_ns_ = now_ns();
   const std::int64_t idle_ns = config_.idle_timeout_ms * 1'000'000;
   const std::int64_t heartbeat_ns = config_.heartbeat_interval_ms * 1'000'000;
   std::vector<Connection*> snapshot = all_;

@@ -384,8 +384,8 @@ void Shard::adopt(util::UniqueFd socket) {
   c->all_index = static_cast<std::uint32_t>(all_.size());
   all_.push_back(c);
   live_.fetch_add(1, std::memory_order_release);
-  // Bytes that arrived before the registration raise no edge: look now.
-  on_readable(c);
+  // No read now: EPOLL_CTL_ADD reports a socket that is already readable (the
+  // request head often is by then) as an event of the next epoll_wait().
 }
 
 void Shard::arm_poller() {

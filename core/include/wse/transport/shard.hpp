@@ -128,7 +128,7 @@ class Shard {
     std::string text;  // topic or close reason
     std::vector<std::string> topics;
     std::uint16_t code = 0;
-    util::UniqueFd socket;  // Adopt
+    util::UniqueFd socket;                                  // Adopt
     std::vector<std::pair<std::uint64_t, FrameRef>> sends;  // SendBatch
   };
   void post(Task task);
@@ -182,7 +182,7 @@ class Shard {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer timer_;
-  int epoll_fd_;                          // the connection set; owned (closed) by poller_
+  int epoll_fd_;                           // the connection set; owned (closed) by poller_
   asio::posix::stream_descriptor poller_;  // epoll_fd_ as one descriptor of Asio's loop
   std::vector<Connection*> read_later_;    // read budget spent with bytes left: read next turn
   bool read_later_posted_ = false;
@@ -213,7 +213,7 @@ class Shard {
   // later): the receive, send and rate-limit time of everything that handler
   // does, instead of a clock read per recv(), sendmsg() and message.
   std::int64_t turn_now_ns_ = 0;
-  std::uint64_t messages_in_ = 0;     // messages of the socket being read, not yet in counters_
+  std::uint64_t messages_in_ = 0;  // messages of the socket being read, not yet in counters_
   bool closing_all_ = false;
 };
 

@@ -98,29 +98,39 @@ wse::transport::ServerConfig loopback_config() {
   return config;
 }
 
+using Clients = std::vector<std::unique_ptr<Client>>;
+
+// n upgraded clients, and the server counts them all.
+Clients open_clients(wse::server::Server& server, std::size_t n) {
+  Clients clients;
+  for (std::size_t i = 0; i < n; ++i) clients.push_back(std::make_unique<Client>(server.port()));
+  for (auto& c : clients) EXPECT_TRUE(c->upgraded());
+  EXPECT_TRUE(eventually([&] { return server.connection_count() == n; }));
+  return clients;
+}
+
+// Sends `text` to every open connection; every client must receive it.
+void send_to_all_and_check(wse::server::Server& server, Clients& clients, const std::string& text) {
+  for (const auto& id : server.connection_ids())
+    EXPECT_TRUE(server.send_frame(id, wse::transport::make_frame(wse::protocol::Opcode::Text, text)));
+  for (auto& c : clients) EXPECT_NE(c->read_until(text).find(text), std::string::npos);
+}
+
 }  // namespace
 
 TEST(ServerSockets, SendReachesEveryUpgradedClient) {
   wse::server::Server server(loopback_config());
   server.start();
-  std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<Client>(server.port()));
-  for (auto& c : clients) ASSERT_TRUE(c->upgraded());
-  ASSERT_TRUE(eventually([&] { return server.connection_count() == 8; }));
-  for (const auto& id : server.connection_ids())
-    EXPECT_TRUE(
-        server.send_frame(id, wse::transport::make_frame(wse::protocol::Opcode::Text, "hello-" + id)));
-  for (auto& c : clients) EXPECT_NE(c->read_until("hello-").find("hello-"), std::string::npos);
+  Clients clients = open_clients(server, 8);
+  send_to_all_and_check(server, clients, "hello");
   server.stop();
 }
 
 TEST(ServerSockets, ClosesWhileAForkedChildHoldsTheSockets) {
   wse::server::Server server(loopback_config());
   server.start();
-  std::vector<std::unique_ptr<Client>> first;
-  for (int i = 0; i < 16; ++i) first.push_back(std::make_unique<Client>(server.port()));
-  for (auto& c : first) ASSERT_TRUE(c->upgraded());
-  ASSERT_TRUE(eventually([&] { return server.connection_count() == 16; }));
+  Clients first = open_clients(server, 16);
+  ASSERT_EQ(server.connection_count(), 16U);
 
   // The child inherits every descriptor, the server's sockets included, and
   // keeps them open while the parent closes its connections.
@@ -145,13 +155,8 @@ TEST(ServerSockets, ClosesWhileAForkedChildHoldsTheSockets) {
   std::this_thread::sleep_for(200ms);
   ASSERT_TRUE(eventually([&] { return server.connection_count() == 0; }));
 
-  std::vector<std::unique_ptr<Client>> second;
-  for (int i = 0; i < 16; ++i) second.push_back(std::make_unique<Client>(server.port()));
-  for (auto& c : second) EXPECT_TRUE(c->upgraded());
-  ASSERT_TRUE(eventually([&] { return server.connection_count() == 16; }));
-  for (const auto& id : server.connection_ids())
-    EXPECT_TRUE(server.send_frame(id, wse::transport::make_frame(wse::protocol::Opcode::Text, "again")));
-  for (auto& c : second) EXPECT_NE(c->read_until("again").find("again"), std::string::npos);
+  Clients second = open_clients(server, 16);
+  send_to_all_and_check(server, second, "again");
 
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);

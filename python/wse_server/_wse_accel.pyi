@@ -459,6 +459,13 @@ class WSEServer:
         the message goes to the dead-letter queue (get_dlq_entries()). Without Redis: publish_local().
         """
 
+    def publish_many(self, topic: str, messages: Sequence[str | bytes | bytearray | memoryview]) -> int:
+        """
+        publish() for many messages on one topic, in order, in one call: without Redis they are
+        framed back to back into shared buffers of up to 64 KiB (one queue entry per subscriber per
+        buffer). Nothing is published if an item is not str or bytes. Returns the message count.
+        """
+
     def connect_redis(
         self, url: str, *, cluster: bool | None = None, raw_compat: bool = False, max_pending: int = 1000000
     ) -> None:

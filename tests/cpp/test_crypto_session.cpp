@@ -72,6 +72,30 @@ TEST(CryptoSession, BothSidesDeriveTheSameKeyAndFramesRoundTrip) {
   EXPECT_EQ(wse::crypto::aes_gcm_decrypt(key, payload_of(s->seal(make_frame(Opcode::Binary, big))).substr(2)),
             big);
 
+  // A buffer of several messages (a publish run, a send_many() run): every
+  // message becomes its own sealed frame, in order, not one blob of all of them.
+  const std::pair<Opcode, std::string_view> many[] = {{Opcode::Text, "first"},
+                                                      {Opcode::Binary, std::string_view(big).substr(0, 300)},
+                                                      {Opcode::Text, "third"}};
+  FrameRef run(wse::transport::FrameBuffer::create_many(many, 3));
+  FrameRef sealed_run = s->seal(run);
+  ASSERT_TRUE(sealed_run);
+  EXPECT_EQ(sealed_run->frames(), 3u);
+  std::size_t at = 0;
+  for (const auto& [op, text_of] : many) {
+    const auto* b = reinterpret_cast<const unsigned char*>(sealed_run->bytes()) + at;
+    ASSERT_LT(at, sealed_run->size());
+    EXPECT_EQ(b[0], 0x82);
+    const unsigned len7 = b[1] & 0x7F;
+    const std::size_t header = len7 == 126 ? 4 : 2;
+    const std::size_t len = len7 == 126 ? (std::size_t{b[2]} << 8 | b[3]) : len7;
+    const std::string frame_body(sealed_run->bytes() + at + header, len);
+    ASSERT_EQ(frame_body.substr(0, 2), "E:");
+    EXPECT_EQ(wse::crypto::aes_gcm_decrypt(key, frame_body.substr(2)), std::string(text_of));
+    at += header + len;
+  }
+  EXPECT_EQ(at, sealed_run->size());
+
   // Inbound: the client's E: body decrypts.
   auto plain = s->open(wse::crypto::aes_gcm_encrypt(key, "WSE{\"t\":\"ping\"}"), &why);
   ASSERT_TRUE(plain.has_value()) << why;

@@ -112,9 +112,12 @@ async def test_connect_before_start_and_publish_through_redis(redis_server: Redi
         assert await asyncio.wait_for(ws.recv(), 5) == b"\x00\x01binary"
         server.publish_local("api:3", "local")  # never touches Redis
         assert await asyncio.wait_for(ws.recv(), 5) == "local"
+        # publish_many() with Redis: every message through Redis, in order.
+        assert server.publish_many("api:4", ["m0", b"m1", "m2"]) == 3
+        assert [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)] == ["m0", b"m1", "m2"]
         h = server.health_snapshot()
-        assert h["redis_messages_published"] == 2
-        assert h["redis_messages_delivered"] == 2
+        assert h["redis_messages_published"] == 5
+        assert h["redis_messages_delivered"] == 5
         await ws.close()
         # Restart: the connection comes back with the new run.
         server.stop()

@@ -426,3 +426,44 @@ async def test_many_messages_in_order() -> None:
         for i in range(5000):
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))["seq"] == i
         await ws.close()
+
+
+async def test_publish_many_delivers_each_message_once_in_order() -> None:
+    with running_server(io_threads=2) as server:  # subscribers on both I/O threads
+        ws_a, a, _ = await open_client(server)
+        ws_b, b, _ = await open_client(server)
+        server.subscribe_connection(a, ["room:1", "room:*"])  # two matches: still one copy each
+        server.subscribe_connection(b, ["room:?"])
+        before = int(server.health_snapshot()["deliveries"])
+        # ~200 KB: more than one 64 KiB shared buffer, text and binary mixed.
+        burst: list[str | bytes | bytearray | memoryview] = [
+            f'{{"seq":{i},"pad":"{"x" * 90}"}}' for i in range(2000)
+        ]
+        burst += [b"\x00bin", bytearray(b"\x01array"), memoryview(b"\x02view")]
+        assert server.publish_many("room:1", burst) == 2003
+        assert server.publish_many("room:1", []) == 0
+        for ws in (ws_a, ws_b):
+            got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(2003)]
+            assert [json.loads(m)["seq"] for m in got[:2000]] == list(range(2000))
+            assert got[2000:] == [b"\x00bin", b"\x01array", b"\x02view"]
+
+        def delivered() -> int:
+            return int(server.health_snapshot()["deliveries"]) - before
+
+        wait_for(lambda: delivered() == 2 * 2003, what="deliveries counted")
+        # An invalid item anywhere: a TypeError naming it, and nothing published.
+        with pytest.raises(TypeError, match="item 1 must be str or bytes"):
+            server.publish_many("room:1", ["never", 5])  # type: ignore[list-item]
+        with pytest.raises(TypeError, match="not a single str"):
+            server.publish_many("room:1", "abc")
+        with pytest.raises(TypeError, match="publish_many"):
+            server.publish_many("room:1", None)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="non-empty"):
+            server.publish_many("", ["x"])
+        server.publish_local("room:1", "marker")
+        for ws in (ws_a, ws_b):
+            assert await asyncio.wait_for(ws.recv(), 5) == "marker"
+        await ws_a.close()
+        await ws_b.close()
+    with pytest.raises(RuntimeError, match="not running"):
+        server.publish_many("room:1", ["x"])

@@ -184,7 +184,16 @@ async def test_encryption_round_trip_both_directions_and_fan_out(ours: InProcess
         for c in (enc, plain):
             event = await c.recv(timeout=5)
             assert event.payload == {"text": "hello"}
-        assert enc.stats.encrypted_received >= 3
+        # Several messages in one shared buffer (publish_many(), and runs of publishes
+        # the I/O thread merges): each one reaches the encrypted client sealed on its own.
+        burst = [f'U{{"t":"n","p":{{"n":{n}}}}}' for n in range(40)]
+        for text in burst[:20]:
+            ours.server.publish_local("room", text)
+        assert ours.server.publish_many("room", burst[20:]) == 20
+        for c in (enc, plain):
+            got = [(await c.recv(timeout=5)).payload["n"] for _ in range(40)]
+            assert got == list(range(40))
+        assert enc.stats.encrypted_received >= 43
         assert plain.stats.encrypted_received == 0
         assert enc.stats.plaintext_refused == 0
 

@@ -4,6 +4,9 @@
 
 #include <cstring>
 #include <exception>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "wse/crypto/aes_gcm.hpp"
 #include "wse/crypto/ecdh.hpp"
@@ -19,22 +22,31 @@ void wipe(std::string& s) noexcept {
   s.clear();
 }
 
-// Opcode and payload of a frame built by make_frame (server frames are never
-// masked). nullopt for raw bytes (HTTP responses), whose first byte is ASCII.
+// One frame of a buffer built by make_frame / create_many / concat (server
+// frames are never masked): opcode, payload and where the next frame starts.
+// nullopt for raw bytes (HTTP responses, whose first byte is ASCII) and for a
+// non-data frame.
 struct DataFrame {
   protocol::Opcode op;
   std::string_view payload;
+  std::size_t end;
 };
-std::optional<DataFrame> data_frame(const FrameBuffer& f) noexcept {
-  if (f.size() < 2) return std::nullopt;
-  const auto* b = reinterpret_cast<const unsigned char*>(f.bytes());
+std::optional<DataFrame> data_frame_at(const FrameBuffer& f, std::size_t at) noexcept {
+  if (f.size() < at + 2) return std::nullopt;
+  const auto* b = reinterpret_cast<const unsigned char*>(f.bytes()) + at;
   const auto op = static_cast<protocol::Opcode>(b[0] & 0x0F);
   if ((b[0] & 0x80) == 0 || (op != protocol::Opcode::Text && op != protocol::Opcode::Binary))
     return std::nullopt;
   const unsigned len7 = b[1] & 0x7F;
   const std::size_t header = len7 == 126 ? 4 : (len7 == 127 ? 10 : 2);
-  if (f.size() < header) return std::nullopt;
-  return DataFrame{op, std::string_view(f.bytes() + header, f.size() - header)};
+  if (f.size() < at + header) return std::nullopt;
+  std::uint64_t len = len7;
+  if (len7 >= 126) {
+    len = 0;
+    for (std::size_t i = 2; i < header; ++i) len = (len << 8) | b[i];
+  }
+  if (len > f.size() - at - header) return std::nullopt;
+  return DataFrame{op, std::string_view(f.bytes() + at + header, len), at + header + len};
 }
 
 }  // namespace
@@ -72,16 +84,24 @@ bool CryptoSession::accept(std::string_view client_public_key_b64, std::string* 
 }
 
 FrameRef CryptoSession::seal(const FrameRef& frame) const noexcept {
-  const auto data = data_frame(*frame.get());
-  if (!data) return frame;
+  const auto first = data_frame_at(*frame.get(), 0);
+  if (!first) return frame;
   try {
-    const std::string blob = crypto::aes_gcm_encrypt(aes_key_, data->payload);
-    FrameBuffer* out =
-        FrameBuffer::create(protocol::Opcode::Binary, spec::kMarkerEncrypted.size() + blob.size());
-    char* p = out->payload();
-    std::memcpy(p, spec::kMarkerEncrypted.data(), spec::kMarkerEncrypted.size());
-    std::memcpy(p + spec::kMarkerEncrypted.size(), blob.data(), blob.size());
-    return FrameRef(out);
+    // A buffer of several messages (a publish run, a send_many() run) is sealed
+    // message by message: the client decrypts each frame on its own.
+    std::vector<std::string> bodies;
+    bodies.reserve(frame->frames());
+    for (std::optional<DataFrame> d = first;; d = data_frame_at(*frame.get(), d->end)) {
+      if (!d) return FrameRef();  // a control frame or garbage inside a data buffer: never ours
+      std::string body(spec::kMarkerEncrypted);
+      body += crypto::aes_gcm_encrypt(aes_key_, d->payload);
+      bodies.push_back(std::move(body));
+      if (d->end == frame->size()) break;
+    }
+    std::vector<std::pair<protocol::Opcode, std::string_view>> parts;
+    parts.reserve(bodies.size());
+    for (const std::string& b : bodies) parts.emplace_back(protocol::Opcode::Binary, b);
+    return FrameRef(FrameBuffer::create_many(parts.data(), parts.size()));
   } catch (...) {
     return FrameRef();
   }

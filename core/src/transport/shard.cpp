@@ -261,11 +261,12 @@ void Shard::run_tasks() {
     // A run of publishes to the same topic with nothing in between (no
     // subscription change, no send) reaches the same subscribers in the same
     // order: deliver it as one buffer, as a raw writev loop would.
+    // A buffer of several messages already (publish_many()) goes as it is.
     std::size_t j = i + 1;
-    if (running_[i].kind == TaskKind::Publish) {
+    if (running_[i].kind == TaskKind::Publish && running_[i].frame->frames() == 1) {
       std::size_t bytes = running_[i].frame->size();
       while (j < running_.size() && j - i < kMaxPublishRun && running_[j].kind == TaskKind::Publish &&
-             running_[j].text == running_[i].text &&
+             running_[j].frame->frames() == 1 && running_[j].text == running_[i].text &&
              bytes + running_[j].frame->size() <= kMaxPublishRunBytes) {
         bytes += running_[j].frame->size();
         ++j;

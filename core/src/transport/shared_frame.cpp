@@ -37,7 +37,11 @@ FrameBuffer* FrameBuffer::create_many(const std::pair<protocol::Opcode, std::str
 
 FrameBuffer* FrameBuffer::concat(const FrameBuffer* const* parts, std::size_t count) {
   std::size_t total = 0;
-  for (std::size_t i = 0; i < count; ++i) total += parts[i]->size();
+  std::uint32_t frames = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    total += parts[i]->size();
+    frames += parts[i]->frames();
+  }
   void* mem = ::operator new(sizeof(FrameBuffer) + total);
   auto* f = new (mem) FrameBuffer(total);
   char* at = f->bytes();
@@ -45,7 +49,7 @@ FrameBuffer* FrameBuffer::concat(const FrameBuffer* const* parts, std::size_t co
     std::memcpy(at, parts[i]->bytes(), parts[i]->size());
     at += parts[i]->size();
   }
-  f->frames_ = static_cast<std::uint32_t>(count);
+  f->frames_ = frames;
   return f;
 }
 

@@ -32,7 +32,7 @@ class FrameBuffer {
   static FrameBuffer* raw(std::string_view bytes);
   // Several whole frames back to back in one buffer (a run of publishes to one
   // topic): subscribers then queue one reference and the socket gets one iovec
-  // for all of them. `frames` is how many messages the buffer carries.
+  // for all of them. frames() of the result is the sum of the parts' frames().
   static FrameBuffer* concat(const FrameBuffer* const* parts, std::size_t count);
   // Several messages framed back to back in one allocation (the replies a batch
   // sends to one connection).

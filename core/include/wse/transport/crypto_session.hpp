@@ -42,9 +42,11 @@ class CryptoSession {
   bool active() const noexcept { return active_; }
 
   // For a text or binary data frame: a binary frame `E:` + nonce(12) || ciphertext
-  // || tag(16) whose plaintext is the original payload. Control frames and raw
-  // bytes are returned unchanged. An empty FrameRef if encryption failed (the
-  // caller must drop the frame rather than send plaintext).
+  // || tag(16) whose plaintext is the original payload. A buffer of several data
+  // frames (a publish run, publish_many(), a send_many() run) becomes as many
+  // sealed frames, in order. Control frames and raw bytes are returned unchanged.
+  // An empty FrameRef if encryption failed (the caller must drop the frame rather
+  // than send plaintext).
   FrameRef seal(const FrameRef& frame) const noexcept;
 
   // Plaintext of an `E:` body (the bytes after the marker); nullopt with a reason

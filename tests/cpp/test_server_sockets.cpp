@@ -6,7 +6,8 @@
 // descriptor alive through another copy, a missing removal would hand the loop
 // a freed connection (a use-after-free for ASan). The kernel of our CI machine
 // (6.18) reports no events for such a registration, so there the fork case
-// checks that closes and new connections keep working around the child.
+// checks that closes and new connections keep working around the child. One case
+// publishes a buffer of several messages between single publishes.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -123,6 +124,39 @@ TEST(ServerSockets, SendReachesEveryUpgradedClient) {
   server.start();
   Clients clients = open_clients(server, 8);
   send_to_all_and_check(server, clients, "hello");
+  server.stop();
+}
+
+// Single publishes (merged into runs by the shard) around a buffer that already
+// carries several messages (publish_many()): every subscriber gets every message
+// once, in publish order, and the delivery counter counts messages, not buffers.
+TEST(ServerSockets, PublishBuffersOfSeveralMessagesKeepOrderAndCounts) {
+  using wse::protocol::Opcode;
+  using wse::transport::FrameBuffer;
+  using wse::transport::FrameRef;
+  wse::server::Server server(loopback_config());
+  server.start();
+  Clients clients = open_clients(server, 4);
+  for (const auto& id : server.connection_ids()) ASSERT_TRUE(server.subscribe(id, {"t:*"}));
+  ASSERT_TRUE(eventually([&] { return server.topic_subscriber_count("t:*") == 4; }));
+  const std::uint64_t before = server.health().deliveries;
+  const std::pair<Opcode, std::string_view> many[] = {
+      {Opcode::Text, "<m2>"}, {Opcode::Text, "<m3>"}, {Opcode::Text, "<m4>"}};
+  server.publish_local("t:1", wse::transport::make_frame(Opcode::Text, "<s0>"));
+  server.publish_local("t:1", wse::transport::make_frame(Opcode::Text, "<s1>"));
+  server.publish_local("t:1", FrameRef(FrameBuffer::create_many(many, 3)));
+  server.publish_local("t:1", wse::transport::make_frame(Opcode::Text, "<s5>"));
+  server.publish_local("t:1", wse::transport::make_frame(Opcode::Text, "<s6>"));
+  for (auto& c : clients) {
+    const std::string got = c->read_until("<s6>");
+    std::size_t at = 0;
+    for (const char* m : {"<s0>", "<s1>", "<m2>", "<m3>", "<m4>", "<s5>", "<s6>"}) {
+      const std::size_t next = got.find(m, at);
+      ASSERT_NE(next, std::string::npos) << m << " missing or out of order";
+      at = next;
+    }
+  }
+  EXPECT_TRUE(eventually([&] { return server.health().deliveries - before == 4 * 7; }));
   server.stop();
 }
 

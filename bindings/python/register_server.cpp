@@ -155,6 +155,19 @@ FrameRef frame_for(nb::handle data, const char* what) {
   return transport::make_frame(tb.is_text() ? protocol::Opcode::Text : protocol::Opcode::Binary, tb.view());
 }
 
+// The batched calls' fast path: a str is a text message, a bytes object a binary
+// one, both read in place. nullopt for anything else (bytearray, memoryview or a
+// wrong type), which the caller converts with TextOrBytes.
+std::optional<std::pair<protocol::Opcode, std::string_view>> message_in_place(PyObject* data,
+                                                                              const char* what) {
+  if (PyUnicode_Check(data)) return std::pair{protocol::Opcode::Text, str_view(data, what)};
+  if (PyBytes_Check(data))
+    return std::pair{
+        protocol::Opcode::Binary,
+        std::string_view(PyBytes_AS_STRING(data), static_cast<std::size_t>(PyBytes_GET_SIZE(data)))};
+  return std::nullopt;
+}
+
 std::vector<std::string> topic_list(nb::handle topics, const char* what) {
   if (PyUnicode_Check(topics.ptr()))
     throw nb::type_error((std::string(what) + ": topics must be a list of str, not a single str").c_str());
@@ -359,14 +372,8 @@ class PyServer {
       }
       PyObject* conn = PyTuple_GET_ITEM(item, 0);
       PyObject* data = PyTuple_GET_ITEM(item, 1);
-      std::pair<protocol::Opcode, std::string_view> message;
-      if (PyUnicode_Check(data)) {
-        message = {protocol::Opcode::Text, str_view(data, "send_many: data")};
-      } else if (PyBytes_Check(data)) {
-        message = {
-            protocol::Opcode::Binary,
-            std::string_view(PyBytes_AS_STRING(data), static_cast<std::size_t>(PyBytes_GET_SIZE(data)))};
-      } else {  // bytearray / memoryview (copied now) or a wrong type (TypeError)
+      const auto message = message_in_place(data, "send_many: data");
+      if (!message) {  // bytearray / memoryview (copied now) or a wrong type (TypeError)
         end_run();
         batch.emplace_back(str_view(conn, "send_many: conn_id"), frame_for(data, "send_many: data"));
         continue;
@@ -376,7 +383,7 @@ class PyServer {
         run_id = str_view(conn, "send_many: conn_id");
         run_conn = conn;
       }
-      run.push_back(message);
+      run.push_back(*message);
     }
     end_run();
     return s.send_frames(batch);
@@ -526,12 +533,8 @@ class PyServer {
     std::deque<TextOrBytes> others;
     for (Py_ssize_t i = 0; i < n; ++i) {
       PyObject* item = items[i];
-      if (PyUnicode_Check(item)) {
-        parts.emplace_back(protocol::Opcode::Text, str_view(item, "publish_many: item"));
-      } else if (PyBytes_Check(item)) {
-        parts.emplace_back(
-            protocol::Opcode::Binary,
-            std::string_view(PyBytes_AS_STRING(item), static_cast<std::size_t>(PyBytes_GET_SIZE(item))));
+      if (const auto message = message_in_place(item, "publish_many: item")) {
+        parts.push_back(*message);
       } else {
         const std::string what = "publish_many: item " + std::to_string(i);
         const TextOrBytes& tb = others.emplace_back(nb::handle(item), what.c_str());

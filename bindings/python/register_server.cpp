@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "convert/buffer.hpp"
+#include "convert/collector.hpp"
 #include "convert/json.hpp"
 #include "convert/msgpack.hpp"
 #include "convert/pytypes.hpp"
@@ -310,6 +311,9 @@ class PyServer {
     }
     nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
     if (!out.is_valid()) throw nb::python_error();
+    // A batch is thousands of tuples and dicts, all reachable from `out`: no
+    // cyclic collection while it is built (see convert/collector.hpp).
+    const CollectorPause pause;
     simdjson::dom::parser& parser = thread_json_parser();
     // Events of one connection come in runs (one read holds many messages):
     // consecutive events share one conn_id str instead of building one each.

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import struct
 import sys
 import time
+import weakref
 import zlib
 from typing import Any
 
@@ -141,6 +143,74 @@ async def test_inbound_keys_chosen_by_clients_are_not_immortal() -> None:
         keys = [k for _, _, d in events if isinstance(d, dict) for k in d if k.startswith("unique_key_")]
         assert len(keys) == 50
         assert all(sys.getrefcount(k) < 1_000_000 for k in keys)
+        await ws.close()
+
+
+async def test_a_drained_batch_runs_no_cyclic_collection_and_leaves_the_collector_as_it_was() -> None:
+    # 3,000 JSON events are 6,000 new tuples and dicts: without a pause the
+    # collector (threshold 700) would start several collections inside one call.
+    starts: list[bool] = []
+    inside = False
+
+    def on_gc(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            starts.append(inside)
+
+    with running_server(rate_limit_capacity=100_000.0, rate_limit_refill=100_000.0) as server:
+        ws, _, _ = await open_client(server)
+        for i in range(3000):
+            await ws.send(f'{{"t":"n","i":{i}}}')
+        wait_for(lambda: server.inbound_queue_depth() >= 3000, what="3,000 queued events")
+        gc.callbacks.append(on_gc)
+        old_threshold = gc.get_threshold()
+        gc.set_threshold(700, 10, 10)
+        try:
+            assert gc.isenabled()
+            inside = True
+            events = server.drain_inbound(4096, 0)
+            inside = False
+            assert gc.isenabled()
+            assert [d["i"] for k, _, d in events if k == "msg"] == list(range(3000))
+            assert True not in starts
+            # The allocations still count: the collector runs for the application's
+            # own cycles between drains, without an explicit gc.collect().
+            collected: list[int] = []
+
+            class Node:
+                pass
+
+            for i in range(200):
+                node = Node()
+                node.self = node  # type: ignore[attr-defined]
+                weakref.finalize(node, collected.append, i)
+                del node
+                server.drain_inbound(16, 0)
+            assert collected, "no cyclic garbage was collected while draining"
+            # An application that turned the collector off keeps it off.
+            gc.disable()
+            await ws.send('{"t":"n","i":-1}')
+            drain_until(server, lambda e: e[0] == "msg" and e[2]["i"] == -1)
+            assert not gc.isenabled()
+            # A message with an integer wider than 64 bits is parsed by json.loads,
+            # Python code that may let other threads run: it runs with the
+            # collector on, and its 2,000 new lists start a collection.
+            gc.enable()
+            starts.clear()
+            lists = ",".join(["[]"] * 2000)
+            await ws.send(f'{{"t":"n","i":-2,"big":123456789012345678901234567890,"l":[{lists}]}}')
+            wait_for(lambda: server.inbound_queue_depth() >= 1, what="the big message")
+            inside = True
+            events = server.drain_inbound(16, 1000)
+            inside = False
+            assert [(d["i"], d["big"], len(d["l"])) for _, _, d in events] == [
+                (-2, 123456789012345678901234567890, 2000)
+            ]
+            assert True in starts
+            assert gc.isenabled()
+        finally:
+            gc.enable()
+            gc.set_threshold(*old_threshold)
+            gc.callbacks.remove(on_gc)
         await ws.close()
 
 

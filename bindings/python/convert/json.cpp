@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "convert/buffer.hpp"
+#include "convert/collector.hpp"
 #include "convert/pytypes.hpp"
 #include "wse/util/json_writer.hpp"
 
@@ -362,7 +363,8 @@ nb::object convert_element(simdjson::dom::element el) {
 nb::object python_json_loads(std::string_view text) {
   nb::object s = nb::steal(PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
   if (!s.is_valid()) throw nb::python_error();
-  return nb::borrow(py_types().json_loads)(s);
+  // Python code: runs with the collector as the application set it.
+  return CollectorPause::resumed([&] { return nb::borrow(py_types().json_loads)(s); });
 }
 
 [[noreturn]] void invalid_json(simdjson::error_code err) {

@@ -36,13 +36,18 @@ def parse_args(description: str) -> argparse.Namespace:
 
 
 def padding(size: int) -> str:
-    """Padding that makes message() about `size` bytes (57 bytes of fields around it)."""
+    """Padding that makes a burst() message about `size` bytes (57 bytes of fields around it)."""
     return "x" * max(1, size - 57)
 
 
-def message(seq: int, pad: str) -> str:
-    """One fan-out message: a per-topic seq and the publish time (CLOCK_MONOTONIC ns)."""
-    return f'{{"t":"bench","seq":{seq},"ts":{time.monotonic_ns()},"p":"{pad}"}}'
+def burst(seq: int, n: int, pad: str, ts: int) -> list[str]:
+    """Fan-out messages seq .. seq+n-1 of one burst: {"t":"bench","seq":s,"ts":ts,"p":pad}.
+    `ts` is the time the burst is published (CLOCK_MONOTONIC ns), read once per
+    burst; the text after seq is the same for the whole burst and is built once,
+    as the raw peer does (about half the cost of one f-string per message)."""
+    head = '{"t":"bench","seq":'
+    tail = f',"ts":{ts},"p":"{pad}"}}'
+    return [head + str(s) + tail for s in range(seq, seq + n)]
 
 
 def ack_seq(text: str) -> int:
@@ -173,9 +178,9 @@ async def publish(
             else:
                 await acked.wait()
             continue
-        for _ in range(n):
-            send(message(pacer.seq, pad))
-            pacer.seq += 1
+        for text in burst(pacer.seq, n, pad, time.monotonic_ns()):
+            send(text)
+        pacer.seq += n
         await asyncio.sleep(0)
 
 

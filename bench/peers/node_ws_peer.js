@@ -72,8 +72,9 @@ function publish() {
     publishing = false;  // an ack restarts publishing
     return;
   }
+  const ts = monoNs();  // one reading per burst, as the other peers
   for (let i = 0; i < credit; i++) {
-    const msg = `{"t":"bench","seq":${seq},"ts":${monoNs()},"p":"${pad}"}`;
+    const msg = `{"t":"bench","seq":${seq},"ts":${ts},"p":"${pad}"}`;
     seq++;
     for (const c of wss.clients) c.send(msg);
   }

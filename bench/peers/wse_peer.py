@@ -114,7 +114,6 @@ def main() -> None:
     stats = bc.StatsFile(args.stats)
     pacer = bc.Pacer(args.rate, args.window)
     pad = bc.padding(args.size)
-    message = bc.message
     topics = [bc.TOPIC]
     subscribed = 0
     count = 0
@@ -140,12 +139,13 @@ def main() -> None:
             if subscribed >= args.subs:
                 n = pacer.budget()
                 seq = pacer.seq
-                if publish_many is not None:
-                    if n:
-                        publish_many(bc.TOPIC, [message(s, pad) for s in range(seq, seq + n)])
-                else:
-                    for s in range(seq, seq + n):
-                        publish(bc.TOPIC, message(s, pad))
+                if n:
+                    texts = bc.burst(seq, n, pad, time.monotonic_ns())
+                    if publish_many is not None:
+                        publish_many(bc.TOPIC, texts)
+                    else:
+                        for text in texts:
+                            publish(bc.TOPIC, text)
                 pacer.seq = seq + n
                 # Wait for an ack when out of credit; with a rate, come back for the next slot.
                 timeout = 1 if n == 0 or args.rate > 0 else 0

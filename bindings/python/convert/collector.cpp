@@ -12,7 +12,9 @@ CollectorPause::~CollectorPause() {
 }
 
 CollectorPause::Resume::Resume() : pause(active_) {
-  if (pause != nullptr && pause->was_enabled_) PyGC_Enable();
+  // Of nested pauses only the outermost found the collector on.
+  while (pause != nullptr && !pause->was_enabled_) pause = pause->outer_;
+  if (pause != nullptr) PyGC_Enable();
 }
 
 CollectorPause::Resume::~Resume() {

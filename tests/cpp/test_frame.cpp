@@ -124,6 +124,34 @@ TEST(Frame, EncodersRoundTrip) {
   EXPECT_EQ(static_cast<unsigned char>(close[3]), 4401 & 0xFF);
 }
 
+TEST(Frame, MaskedTextIsCheckedForUtf8AtEveryPositionOfTheUnmaskingLoop) {
+  // Unmasking tells ASCII payloads apart (those skip the UTF-8 pass): a
+  // non-ASCII byte in a word of the loop or in its byte-wise tail must still
+  // reach the full check, valid or not, whatever the key.
+  auto feed_text = [](const std::string& text, std::uint32_t key) {
+    const std::string wire = wse::protocol::encode_client_frame(Opcode::Text, text, key);
+    FrameParser parser;
+    Recorder rec;
+    std::string buf = wire;
+    parser.feed(buf.data(), buf.size(), rec);
+    return rec.events;
+  };
+  for (std::uint32_t key : {0x00000000u, 0x80808080u, 0xA1B2C3D4u}) {
+    for (std::size_t len : {1u, 7u, 8u, 9u, 16u, 23u, 100u}) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string valid(len, 'a');
+        valid.replace(at, 1, "\xc3\xa9");  // U+00E9, two bytes
+        EXPECT_EQ(feed_text(valid, key), std::vector<std::string>{"text:" + valid}) << len << " " << at;
+        std::string invalid(len, 'a');
+        invalid[at] = '\xff';
+        EXPECT_EQ(feed_text(invalid, key), std::vector<std::string>{"error:1007"}) << len << " " << at;
+      }
+      const std::string ascii(len, 'z');
+      EXPECT_EQ(feed_text(ascii, key), std::vector<std::string>{"text:" + ascii});
+    }
+  }
+}
+
 TEST(Frame, ServerSideAcceptsUnmaskedWhenNotRequired) {
   FrameLimits limits;
   limits.require_mask = false;

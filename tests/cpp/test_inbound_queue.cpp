@@ -36,6 +36,27 @@ std::vector<std::string> texts(const std::vector<InboundSlice>& slices) {
   return out;
 }
 
+TEST(InboundBatch, ASizeHintReservesTheBlockSoItIsNotReallocatedWhileFilled) {
+  // A shard passes what its previous batch held: filling that much again keeps
+  // the block where it is (no regrowth, no copy of the payloads so far).
+  auto c = conn();
+  const std::string msg(100, 'm');
+  InboundBatch b(800 * msg.size(), 800);
+  EXPECT_GE(b.capacity_bytes(), 800 * msg.size() + InboundBatch::kPadding);
+  b.add(InboundKind::Raw, c, msg);
+  const char* first = b.data(b.event(0)).data();
+  for (int i = 1; i < 800; ++i) b.add(InboundKind::Raw, c, msg);
+  EXPECT_EQ(b.data(b.event(0)).data(), first);
+  EXPECT_EQ(b.payload_bytes(), 800 * msg.size());
+  b.seal();
+  EXPECT_EQ(b.payload_bytes(), 800 * msg.size());  // the padding is not payload
+  EXPECT_EQ(b.data(b.event(799)), msg);
+  // The hint is capped: one outsized turn does not make later batches hold megabytes.
+  InboundBatch huge(std::size_t{1} << 30, 1u << 30);
+  EXPECT_LE(huge.capacity_bytes(), std::size_t{2} << 20);
+  EXPECT_TRUE(huge.empty());
+}
+
 TEST(InboundQueue, KeepsOrderAcrossBatchesAndPartialPops) {
   InboundQueue q(100);
   auto c = conn();

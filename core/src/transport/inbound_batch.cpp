@@ -1,12 +1,24 @@
 #include "wse/transport/inbound_batch.hpp"
 
+#include <algorithm>
+
 namespace wse::transport {
 
 namespace {
 // First capacity of a batch's byte block: one epoll round of small messages fits
 // without regrowing; a round with more grows it geometrically (amortized O(1) per byte).
 constexpr std::size_t kFirstBlock = 4096;
+// A size hint reserves at most this much: one outsized turn (a burst of big
+// messages) does not make every later batch hold megabytes it does not use.
+constexpr std::size_t kMaxReservedBytes = std::size_t{1} << 20;
+constexpr std::size_t kMaxReservedEvents = 16384;
 }  // namespace
+
+InboundBatch::InboundBatch(std::size_t bytes, std::size_t events) {
+  // Room for the padding too, which seal() appends.
+  bytes_.reserve(std::clamp(bytes + kPadding, kFirstBlock, kMaxReservedBytes));
+  events_.reserve(std::min(events, kMaxReservedEvents));
+}
 
 void InboundBatch::add(InboundKind kind, const std::shared_ptr<ConnInfo>& conn, std::string_view data) {
   if (conns_.empty() || conns_.back().get() != conn.get()) conns_.push_back(conn);

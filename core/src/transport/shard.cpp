@@ -700,12 +700,19 @@ void Shard::open_websocket(Connection* c, const std::string& ws_key, const std::
 void Shard::push_event(InboundKind kind, Connection* c, std::string_view data) {
   // Batched until the end of the loop turn: every handler of the loop
   // (poll_connections, run_tasks, run_read_later, tick) ends with flush_events().
-  if (!events_) events_ = std::make_unique<InboundBatch>();
+  if (!events_)
+    events_ = std::make_unique<InboundBatch>(batch_bytes_hint_ + batch_bytes_hint_ / 8,
+                                             batch_events_hint_ + batch_events_hint_ / 8);
   events_->add(kind, c->info, data);  // the payload is copied once, into the batch's block
 }
 
 void Shard::flush_events() {
-  if (events_) host_.inbound().push(std::move(events_));
+  if (!events_) return;
+  // A small batch (a tick's, a task's) lowers the hint by a quarter only: the
+  // next busy turn still finds most of its room reserved.
+  batch_bytes_hint_ = std::max(events_->payload_bytes(), batch_bytes_hint_ - batch_bytes_hint_ / 4);
+  batch_events_hint_ = std::max(events_->size(), batch_events_hint_ - batch_events_hint_ / 4);
+  host_.inbound().push(std::move(events_));
 }
 
 bool Shard::rate_allows(Connection* c) {

@@ -8,18 +8,28 @@ namespace wse::protocol {
 
 namespace detail {
 
-inline void unmask(char* data, std::size_t n, const unsigned char key[4]) noexcept {
+// Unmasks in place and says whether every unmasked byte is ASCII: a text payload
+// that is needs no separate UTF-8 pass (the common case, checked while the bytes
+// are in registers anyway).
+inline bool unmask(char* data, std::size_t n, const unsigned char key[4]) noexcept {
   std::uint32_t k32;
   std::memcpy(&k32, key, 4);
   const std::uint64_t k64 = (static_cast<std::uint64_t>(k32) << 32) | k32;
+  std::uint64_t high = 0;
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     std::uint64_t w;
     std::memcpy(&w, data + i, 8);
     w ^= k64;
+    high |= w;
     std::memcpy(data + i, &w, 8);
   }
-  for (; i < n; ++i) data[i] = static_cast<char>(data[i] ^ static_cast<char>(key[i & 3]));
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(static_cast<unsigned char>(data[i]) ^ key[i & 3]);
+    high |= c;
+    data[i] = static_cast<char>(c);
+  }
+  return (high & 0x8080808080808080ULL) == 0;
 }
 
 }  // namespace detail
@@ -81,7 +91,7 @@ FeedResult FrameParser::feed(char* data, std::size_t size, Handler& handler) {
     if (masked) std::memcpy(key, h + header, 4);
     char* payload = data + pos + header + mask_size;
     const auto n = static_cast<std::size_t>(len);
-    if (masked) detail::unmask(payload, n, key);
+    const bool ascii = masked && detail::unmask(payload, n, key);
     pos += header + mask_size + n;
     std::string_view body(payload, n);
 
@@ -112,7 +122,8 @@ FeedResult FrameParser::feed(char* data, std::size_t size, Handler& handler) {
       case Opcode::Binary:
         if (fragment_op_ != Opcode::Continuation) return fail(1002, "new message inside a fragmented one");
         if (fin) {
-          if (op == Opcode::Text && !is_valid_utf8(body)) return fail(1007, "text frame is not valid UTF-8");
+          if (op == Opcode::Text && !ascii && !is_valid_utf8(body))
+            return fail(1007, "text frame is not valid UTF-8");
           handler.on_message(op, body);
         } else {
           fragment_op_ = op;

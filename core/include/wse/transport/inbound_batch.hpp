@@ -44,6 +44,12 @@ struct InboundEvent {
 
 class InboundBatch {
  public:
+  InboundBatch() = default;
+  // Reserves room for `bytes` of payload and `events` events up front (capped), so
+  // a batch as big as the shard's previous one fills without regrowing: a grown
+  // block is a fresh allocation and a copy of every payload so far.
+  InboundBatch(std::size_t bytes, std::size_t events);
+
   // Bytes after every payload that may be read (and are zero after the last one).
   static constexpr std::size_t kPadding = 64;
 
@@ -56,6 +62,10 @@ class InboundBatch {
   std::size_t keep_data(std::size_t data_budget);
 
   std::size_t size() const noexcept { return events_.size(); }
+  // Payload bytes held (padding excluded): the size hint for the shard's next batch.
+  std::size_t payload_bytes() const noexcept { return bytes_.size() - (sealed_ ? kPadding : 0); }
+  // Bytes the block can hold before it is reallocated.
+  std::size_t capacity_bytes() const noexcept { return bytes_.capacity(); }
   bool empty() const noexcept { return events_.empty(); }
   const InboundEvent& event(std::size_t i) const noexcept { return events_[i]; }
   // The payload; at least kPadding readable bytes follow it once sealed.

@@ -206,6 +206,10 @@ class Shard {
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
   std::unique_ptr<InboundBatch> events_;  // batched per epoll round, pushed at once
+  // About what the recent batches held: the next one reserves as much (busy turns
+  // are alike), with an eighth more room (see flush_events()).
+  std::size_t batch_bytes_hint_ = 0;
+  std::size_t batch_events_hint_ = 0;
   topics::TopicIndex<Connection> index_topics_;
   std::uint64_t epoch_ = 0;
   std::unique_ptr<char[]> read_buf_;  // one per thread, shared by all its connections

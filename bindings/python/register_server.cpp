@@ -7,6 +7,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <atomic>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "wse/compression/zlib.hpp"
 #include "wse/protocol/envelope.hpp"
 #include "wse/protocol/spec.hpp"
+#include "wse/protocol/utf8.hpp"
 #include "wse/server/server.hpp"
 #include "wse/util/clock.hpp"
 #include "wse/util/errors.hpp"
@@ -85,8 +87,15 @@ void normalize_keys(nb::handle obj) {
   rename_key(obj.ptr(), interned(2), interned(3));
 }
 
+// ASCII (the common case: JSON, ids) becomes a str by one copy; anything else
+// goes through CPython's decoder, which replaces what is not UTF-8 (a Cookie
+// header may hold any bytes; text frames were validated by the transport).
 PyObject* decode_text(std::string_view text) {
-  return PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+  const auto n = static_cast<Py_ssize_t>(text.size());
+  if (!protocol::is_ascii(text)) return PyUnicode_DecodeUTF8(text.data(), n, "replace");
+  PyObject* s = PyUnicode_New(n, 127);
+  if (s != nullptr && n != 0) std::memcpy(PyUnicode_DATA(s), text.data(), text.size());
+  return s;
 }
 
 // (kind, conn_id, data) for one event. Never throws for bad client data: what
@@ -327,7 +336,8 @@ class PyServer {
         const transport::ConnInfo* conn = batch.conn(ev).get();
         if (conn != last) {
           last = conn;
-          last_id = nb::str(conn->id().data(), conn->id().size());
+          last_id = nb::steal(decode_text(conn->id()));
+          if (!last_id.is_valid()) throw nb::python_error();
         }
         PyList_SET_ITEM(out.ptr(), i++,
                         event_tuple(ev.kind, batch.data(ev), last_id, parser).release().ptr());

@@ -172,6 +172,19 @@ TEST(Frame, OversizeIsRejectedFromTheHeaderAlone) {
   EXPECT_EQ(rec.events, std::vector<std::string>{"error:1009"});
 }
 
+TEST(Utf8, IsAsciiFindsAHighByteAtEveryPosition) {
+  using wse::protocol::is_ascii;
+  EXPECT_TRUE(is_ascii(""));
+  for (std::size_t len : {1u, 7u, 8u, 15u, 16u, 17u, 24u, 33u, 100u}) {
+    EXPECT_TRUE(is_ascii(std::string(len, '\x7f')));
+    for (std::size_t at = 0; at < len; ++at) {
+      std::string s(len, 'a');
+      s[at] = '\x80';
+      EXPECT_FALSE(is_ascii(s)) << len << " " << at;
+    }
+  }
+}
+
 TEST(Utf8, Edges) {
   using wse::protocol::is_valid_utf8;
   EXPECT_TRUE(is_valid_utf8(""));

@@ -98,7 +98,8 @@ class RawClient:
             "Sec-WebSocket-Version: 13",
         ]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        # surrogateescape: a header value may carry raw bytes ("\udcff" is the byte 0xff).
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape"))
         self.status_line, self.response_headers = self._read_head()
 
     def _read_head(self) -> tuple[str, str]:

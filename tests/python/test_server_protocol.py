@@ -95,6 +95,38 @@ async def test_inbound_kinds_and_key_normalisation() -> None:
         drain_until(server, lambda e: e[0] == "disconnect" and e[1] == conn_id)
 
 
+async def test_raw_text_reaches_python_unchanged_ascii_or_not_at_every_length() -> None:
+    # ASCII text becomes a str by a plain copy, other text through the decoder:
+    # both must give back exactly what the client sent, whatever the length and
+    # wherever the first non-ASCII character is.
+    texts = ["x" * n for n in (1, 15, 16, 17, 31, 33, 100)]
+    texts += ["a" * at + "\u00e9" + "b" * (20 - at) for at in (0, 7, 8, 15, 16, 20)]
+    texts += ["\U0001f600 tail", "plain then \u4e2d\u6587", "\x7f\x01 control bytes stay"]
+    with running_server() as server:
+        ws, conn_id, _ = await open_client(server)
+        for text in texts:
+            await ws.send(text)
+        await ws.send("last")
+        events = drain_until(server, lambda e: e[0] == "raw" and e[2] == "last")
+        got = [d for k, c, d in events if k == "raw" and c == conn_id]
+        assert got == [*texts, "last"]
+        assert all(type(c) is str and c == conn_id for k, c, _ in events if k == "raw")
+        await ws.close()
+        drain_until(server, lambda e: e[0] == "disconnect" and e[1] == conn_id)
+
+
+def test_connect_data_holds_the_cookie_header_utf8_or_not() -> None:
+    # A Cookie header is bytes from the network: UTF-8 comes through as sent, a
+    # byte that is not UTF-8 becomes U+FFFD (never an error, never a lost event).
+    with running_server() as server:
+        for raw, expected in (("note=caf\u00e9", "note=caf\u00e9"), ("bad=\udcff!", "bad=\ufffd!")):
+            client = RawClient(server.port, "/wse", headers={"Cookie": raw})
+            assert " 101 " in client.status_line
+            events = drain_until(server, lambda e: e[0] == "connect")
+            assert events[-1][2] == expected
+            client.sock.close()
+
+
 def expected_event_data(text: str) -> Any:
     """What drain_inbound must return for a JSON text: json.loads, then the short keys
     (`type` -> `t`, `payload` -> `p`) where the short one is absent."""

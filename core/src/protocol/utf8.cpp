@@ -9,6 +9,26 @@
 
 namespace wse::protocol {
 
+bool is_ascii(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+#if defined(__SSE2__)
+  __m128i high = _mm_setzero_si128();
+  for (; end - p >= 16; p += 16)
+    high = _mm_or_si128(high, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  if (_mm_movemask_epi8(high) != 0) return false;
+#endif
+  std::uint64_t word_high = 0;
+  for (; end - p >= 8; p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    word_high |= w;
+  }
+  unsigned byte_high = 0;
+  for (; p < end; ++p) byte_high |= *p;
+  return (word_high & 0x8080808080808080ULL) == 0 && (byte_high & 0x80u) == 0;
+}
+
 bool is_valid_utf8(std::string_view text) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();

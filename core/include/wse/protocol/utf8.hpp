@@ -8,4 +8,7 @@ namespace wse::protocol {
 
 bool is_valid_utf8(std::string_view text) noexcept;
 
+// Whether every byte is below 0x80 (16 bytes per step).
+bool is_ascii(std::string_view text) noexcept;
+
 }  // namespace wse::protocol

@@ -22,7 +22,6 @@
 #include "wse/compression/zlib.hpp"
 #include "wse/protocol/envelope.hpp"
 #include "wse/protocol/spec.hpp"
-#include "wse/protocol/utf8.hpp"
 #include "wse/server/server.hpp"
 #include "wse/util/clock.hpp"
 #include "wse/util/errors.hpp"
@@ -87,16 +86,9 @@ void normalize_keys(nb::handle obj) {
   rename_key(obj.ptr(), interned(2), interned(3));
 }
 
-// ASCII (the common case: JSON, ids) becomes a str by one copy; anything else
-// goes through CPython's decoder, which replaces what is not UTF-8 (a Cookie
-// header may hold any bytes; text frames were validated by the transport).
-PyObject* decode_text(std::string_view text) {
-  const auto n = static_cast<Py_ssize_t>(text.size());
-  if (!protocol::is_ascii(text)) return PyUnicode_DecodeUTF8(text.data(), n, "replace");
-  PyObject* s = PyUnicode_New(n, 127);
-  if (s != nullptr && n != 0) std::memcpy(PyUnicode_DATA(s), text.data(), text.size());
-  return s;
-}
+// What is not UTF-8 is replaced: a Cookie header may hold any bytes (text
+// frames were validated by the transport).
+PyObject* decode_text(std::string_view text) { return str_from_utf8(text, "replace"); }
 
 // (kind, conn_id, data) for one event. Never throws for bad client data: what
 // does not decode is handed over raw. `data` is a payload of an InboundBatch

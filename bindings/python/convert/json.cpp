@@ -257,7 +257,7 @@ PyObject* key_object(std::string_view key) {
   constexpr std::size_t kSlots = 512;
   constexpr std::size_t kMaxLen = 30;
   const std::size_t n = key.size();
-  if (n > kMaxLen) return PyUnicode_DecodeUTF8(key.data(), static_cast<Py_ssize_t>(n), "surrogatepass");
+  if (n > kMaxLen) return str_from_utf8(key, "surrogatepass");
   struct Slot {
     PyObject* obj = nullptr;
     std::uint64_t head = 0;  // the first 8 bytes, zero-padded
@@ -277,7 +277,7 @@ PyObject* key_object(std::string_view key) {
     Py_INCREF(slot.obj);
     return slot.obj;
   }
-  PyObject* o = PyUnicode_DecodeUTF8(key.data(), static_cast<Py_ssize_t>(n), "surrogatepass");
+  PyObject* o = str_from_utf8(key, "surrogatepass");
   if (o == nullptr) return nullptr;
   Py_XDECREF(slot.obj);
   Py_INCREF(o);
@@ -291,7 +291,7 @@ PyObject* key_object(std::string_view key) {
 nb::object convert_element(simdjson::dom::element el);
 
 nb::object convert_string(std::string_view s) {
-  PyObject* r = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogatepass");
+  PyObject* r = str_from_utf8(s, "surrogatepass");
   if (r == nullptr) throw nb::python_error();
   return nb::steal(r);
 }

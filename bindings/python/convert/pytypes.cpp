@@ -1,6 +1,9 @@
 #include "convert/pytypes.hpp"
 
+#include <cstring>
 #include <string>
+
+#include "wse/protocol/utf8.hpp"
 
 namespace nb = nanobind;
 
@@ -21,5 +24,13 @@ const PyTypes& py_types() {
 }
 
 std::string py_type_name(nb::handle obj) { return std::string(nb::type_name(obj.type()).c_str()); }
+
+PyObject* str_from_utf8(std::string_view text, const char* errors) {
+  const auto n = static_cast<Py_ssize_t>(text.size());
+  if (n <= 1 || !protocol::is_ascii(text)) return PyUnicode_DecodeUTF8(text.data(), n, errors);
+  PyObject* s = PyUnicode_New(n, 127);
+  if (s != nullptr) std::memcpy(PyUnicode_DATA(s), text.data(), text.size());
+  return s;
+}
 
 }  // namespace wse::py
